@@ -1,0 +1,31 @@
+# condcache: the two commands a new machine needs are `make run` and `make test`.
+GO          ?= go
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BIN         := bin/condcache
+
+.PHONY: run test lint deps build clean
+
+## run: start the local stack (PostgreSQL primary + replica, writer, reader, demo data); Ctrl-C stops it
+run: deps build
+	./$(BIN) run
+
+## test: the whole test suite (unit + integration against real PostgreSQL processes)
+test: deps
+	$(GO) test -count=1 -timeout 30m ./...
+
+## lint: gofmt, go vet and staticcheck must be clean
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+## deps: install the PostgreSQL server binaries where missing (apt-get as root), or say what to install
+deps:
+	@bash .ci/install-deps
+
+build:
+	$(GO) build -o $(BIN) ./cmd/condcache
+
+clean:
+	rm -rf bin .condcache

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/reader"
+	cdbsql "github.com/condcache/condcache/sql"
+)
+
+func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("reader", flag.ExitOnError)
+	addr := fs.String("addr", envOr("CONDCACHE_READER_ADDR", "127.0.0.1:8000"), "listen address (env CONDCACHE_READER_ADDR)")
+	primary := fs.String("primary", primaryDSN(), "PostgreSQL primary URL, the fallback backend (env CONDCACHE_PRIMARY_DSN, else POSTGRES_*_W)")
+	replicas := fs.String("replicas", replicaDSNs(), "comma-separated replica URLs (env CONDCACHE_REPLICA_DSNS, else POSTGRES_*_R1/_R2)")
+	writerURL := fs.String("writer", envOr("CONDCACHE_WRITER_URL", "http://127.0.0.1:8001"), "writer base URL that write requests are proxied to (env CONDCACHE_WRITER_URL)")
+	mode := fs.String("iov-mode", envOr("CDB_IOV_MODE", "continuous"), "IOV mode, reported by the settings endpoint (env CDB_IOV_MODE)")
+	maxLag := fs.Duration("max-lag", envDuration("CONDCACHE_MAX_LAG", time.Second), "skip a replica that has not caught up with the primary for this long (env CONDCACHE_MAX_LAG)")
+	maxConns := fs.Int("max-conns", envInt("CONDCACHE_READER_MAX_CONNS", 16), "PostgreSQL pool size per backend (env CONDCACHE_READER_MAX_CONNS)")
+	drain := fs.Duration("drain", envDuration("CONDCACHE_DRAIN", 10*time.Second), "how long shutdown waits for in-flight requests (env CONDCACHE_DRAIN)")
+	_ = fs.Parse(args)
+
+	iovMode, err := condcache.ParseIOVMode(*mode)
+	if err != nil {
+		return err
+	}
+	primaryPool, err := cdbsql.Connect(ctx, *primary, int32(*maxConns))
+	if err != nil {
+		return fmt.Errorf("connect to the primary %s: %w", redactDSN(*primary), err)
+	}
+	defer primaryPool.Close()
+	var replicaPools []*pgxpool.Pool
+	for _, dsn := range splitList(*replicas) {
+		p, err := cdbsql.Connect(ctx, dsn, int32(*maxConns))
+		if err != nil {
+			return fmt.Errorf("connect to the replica %s: %w", redactDSN(dsn), err)
+		}
+		defer p.Close()
+		replicaPools = append(replicaPools, p)
+	}
+	rd := cdbsql.NewReader(primaryPool, replicaPools, cdbsql.ReaderOptions{MaxLag: *maxLag})
+	rd.Start(ctx)
+	defer rd.Close()
+
+	srv := reader.New(rd, reader.Config{
+		Addr:      *addr,
+		WriterURL: *writerURL,
+		IOVMode:   iovMode,
+		Settings:  cdbSettings(),
+		Logger:    logger,
+	})
+	return serve(ctx, srv, *addr, *drain, logger, "reader")
+}

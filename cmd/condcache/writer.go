@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/auth"
+	cdbsql "github.com/condcache/condcache/sql"
+	"github.com/condcache/condcache/writer"
+)
+
+func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("writer", flag.ExitOnError)
+	addr := fs.String("addr", envOr("CONDCACHE_WRITER_ADDR", "127.0.0.1:8001"), "listen address (env CONDCACHE_WRITER_ADDR)")
+	primary := fs.String("primary", primaryDSN(), "PostgreSQL primary URL (env CONDCACHE_PRIMARY_DSN, else Nopayloaddb's POSTGRES_*_W)")
+	mode := fs.String("iov-mode", envOr("CDB_IOV_MODE", "continuous"), "IOV mode: continuous or discrete (env CDB_IOV_MODE)")
+	migrate := fs.Bool("migrate", envOr("CONDCACHE_MIGRATE", "true") == "true", "apply schema migrations at start-up (env CONDCACHE_MIGRATE)")
+	maxConns := fs.Int("max-conns", envInt("CONDCACHE_WRITER_MAX_CONNS", 16), "PostgreSQL pool size (env CONDCACHE_WRITER_MAX_CONNS)")
+	drain := fs.Duration("drain", envDuration("CONDCACHE_DRAIN", 10*time.Second), "how long shutdown waits for in-flight requests (env CONDCACHE_DRAIN)")
+	_ = fs.Parse(args)
+
+	iovMode, err := condcache.ParseIOVMode(*mode)
+	if err != nil {
+		return err
+	}
+	authCfg, err := auth.ConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	if *migrate {
+		logger.Info("applying migrations", "primary", redactDSN(*primary))
+		if err := cdbsql.Migrate(ctx, *primary); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	pool, err := cdbsql.Connect(ctx, *primary, int32(*maxConns))
+	if err != nil {
+		return fmt.Errorf("connect to the primary %s: %w", redactDSN(*primary), err)
+	}
+	defer pool.Close()
+
+	srv, err := writer.New(cdbsql.NewStore(pool, iovMode), writer.Config{
+		Addr:    *addr,
+		Auth:    authCfg,
+		IOVMode: iovMode,
+		Logger:  logger,
+		Ready:   pool.Ping,
+	})
+	if err != nil {
+		return err
+	}
+	return serve(ctx, srv, *addr, *drain, logger, "writer")
+}

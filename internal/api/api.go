@@ -1,0 +1,63 @@
+// Package api holds what the reader and writer HTTP servers share on top of
+// fasthttp: the route table of the Nopayloaddb-compatible API (API.md §2.1),
+// JSON responses, and error rendering with the application error codes.
+package api
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/wire"
+)
+
+// Prefix is the path prefix of every API route.
+const Prefix = "/api/cdb_rest/"
+
+// WriteJSON answers status with a JSON body.
+func WriteJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
+}
+
+// WriteOK answers 200 with v encoded as JSON.
+func WriteOK(ctx *fasthttp.RequestCtx, v any) {
+	WriteJSON(ctx, fasthttp.StatusOK, wire.Marshal(v))
+}
+
+// WriteError answers err with the status of its code and the JSON error body.
+// Errors that are not *condcache.Error are internal: their text is logged by
+// the caller's logger, never sent.
+func WriteError(ctx *fasthttp.RequestCtx, err error) {
+	WriteJSON(ctx, wire.HTTPStatus(condcache.ErrorCodeOf(err)), wire.ErrorBody(err))
+}
+
+// IsAppError reports whether err is an application error (as opposed to an
+// internal failure worth logging).
+func IsAppError(err error) bool {
+	var e *condcache.Error
+	return errors.As(err, &e) && e.Code != condcache.EInternal
+}
+
+// NotFound answers an unknown path with a JSON 404.
+func NotFound(ctx *fasthttp.RequestCtx) {
+	WriteError(ctx, condcache.Errorf(condcache.ENotFound, "Not found."))
+}
+
+// MethodNotAllowed answers a known path with another method: JSON 405 as DRF.
+func MethodNotAllowed(ctx *fasthttp.RequestCtx) {
+	err := &condcache.Error{Code: "method_not_allowed", Detail: fmt.Sprintf("Method %q not allowed.", ctx.Method())}
+	WriteJSON(ctx, fasthttp.StatusMethodNotAllowed, wire.ErrorBody(err))
+}
+
+// IsWrite reports whether method changes state (and so belongs to the writer).
+func IsWrite(method []byte) bool {
+	switch string(method) {
+	case fasthttp.MethodPost, fasthttp.MethodPut, fasthttp.MethodPatch, fasthttp.MethodDelete:
+		return true
+	}
+	return false
+}
