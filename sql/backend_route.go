@@ -1,0 +1,188 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// router sends each read to a backend chosen by health, lag and load, and
+// fails over on connection-level errors: replicas first, the primary last
+// (DESIGN.md "reader", API.md §8.23). It knows nothing about the queries.
+type router struct {
+	opts     ReaderOptions
+	log      *slog.Logger
+	primary  *backend
+	replicas []*backend
+	next     atomic.Uint32 // turns among equally loaded replicas
+	lsn      lsnHistory
+
+	checks sync.WaitGroup // running replica checks
+
+	mu      sync.Mutex
+	started bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func newRouter(primary *pgxpool.Pool, replicas []*pgxpool.Pool, o ReaderOptions) *router {
+	if o.CheckInterval <= 0 {
+		o.CheckInterval = DefaultCheckInterval
+	}
+	if o.MaxLag <= 0 {
+		o.MaxLag = DefaultMaxLag
+	}
+	if o.CheckTimeout <= 0 {
+		o.CheckTimeout = DefaultCheckTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	rt := &router{opts: o, log: o.Logger, primary: newBackend("primary", primary, true)}
+	for i, p := range replicas {
+		rt.replicas = append(rt.replicas, newBackend(fmt.Sprintf("replica%d", i+1), p, false))
+	}
+	// Samples older than this can no longer make a replica usable.
+	rt.lsn.keep = o.MaxLag + 2*o.CheckInterval
+	return rt
+}
+
+// start runs a first check, so that replicas serve from the first read on,
+// then checks in the background until close is called or ctx is done.
+func (rt *router) start(ctx context.Context) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.started {
+		return
+	}
+	rt.started = true
+	ctx, rt.cancel = context.WithCancel(ctx)
+	rt.done = make(chan struct{})
+	rt.check(ctx)
+	rt.checks.Wait()
+	go rt.run(ctx)
+}
+
+func (rt *router) close() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.cancel != nil {
+		rt.cancel()
+		<-rt.done
+		rt.checks.Wait()
+		rt.cancel = nil
+	}
+}
+
+// triedOnStack is how many tried backends a read tracks without allocating.
+const triedOnStack = 8
+
+// do runs fn on the best backend, and again on the next one for as long as
+// fn fails in a way another backend may not (see classify): usable replicas
+// by load, then the primary. fn must not keep results of a failed attempt:
+// it runs again from scratch.
+func (rt *router) do(ctx context.Context, fn func(context.Context, *pgxpool.Pool) error) error {
+	var buf [triedOnStack]*backend
+	tried := buf[:0]
+	var last error
+	for {
+		b := rt.pick(tried)
+		if b == nil {
+			return errUnavailable(last)
+		}
+		tried = append(tried, b)
+		b.inFlight.Add(1)
+		err := fn(ctx, b.pool)
+		b.inFlight.Add(-1)
+		if err == nil {
+			b.reads.Add(1)
+			if !b.healthy.Load() {
+				// Only the primary is tried while marked down; it answered.
+				rt.setHealthy(b, true, "")
+			}
+			return nil
+		}
+		switch classify(ctx, err) {
+		case failAnswer:
+			return err
+		case failBackend:
+			rt.setHealthy(b, false, err.Error())
+		}
+		b.failures.Add(1)
+		last = err
+	}
+}
+
+// pick returns the least-loaded usable replica not yet tried (equal loads
+// take turns), else the primary if not yet tried, else nil.
+func (rt *router) pick(tried []*backend) *backend {
+	if len(rt.replicas) > 0 {
+		now := time.Now().UnixNano()
+		ok := func(b *backend) bool { return b.usable(now, rt.opts.MaxLag) && !slices.Contains(tried, b) }
+		var least int64
+		ties := 0
+		for _, b := range rt.replicas {
+			if !ok(b) {
+				continue
+			}
+			switch load := b.inFlight.Load(); {
+			case ties == 0 || load < least:
+				least, ties = load, 1
+			case load == least:
+				ties++
+			}
+		}
+		if ties > 0 {
+			k := int(rt.next.Add(1) % uint32(ties))
+			for _, b := range rt.replicas {
+				if ok(b) && b.inFlight.Load() == least {
+					if k == 0 {
+						return b
+					}
+					k--
+				}
+			}
+			// Loads moved between the passes: fall through to any usable one.
+			for _, b := range rt.replicas {
+				if ok(b) {
+					return b
+				}
+			}
+		}
+	}
+	if slices.Contains(tried, rt.primary) {
+		return nil
+	}
+	return rt.primary
+}
+
+// statuses reports every backend, the primary first.
+func (rt *router) statuses() []BackendStatus {
+	now := time.Now().UnixNano()
+	out := make([]BackendStatus, 0, 1+len(rt.replicas))
+	out = append(out, rt.primary.status(now, rt.opts.MaxLag))
+	for _, b := range rt.replicas {
+		out = append(out, b.status(now, rt.opts.MaxLag))
+	}
+	return out
+}
+
+// anyHealthy reports whether the last checks found a backend that answers.
+func (rt *router) anyHealthy() bool {
+	now := time.Now().UnixNano()
+	if rt.primary.healthy.Load() {
+		return true
+	}
+	for _, b := range rt.replicas {
+		if b.usable(now, rt.opts.MaxLag) {
+			return true
+		}
+	}
+	return false
+}

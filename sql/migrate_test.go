@@ -1,0 +1,448 @@
+package sql_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/condcache/condcache"
+	cdbsql "github.com/condcache/condcache/sql"
+)
+
+// emptyDB creates a database without migrating it and returns its name.
+func emptyDB(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq.Add(1))
+	if err := stack.CreateDatabase(context.Background(), name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	return name
+}
+
+// fixtureSQL returns the schema dump of a Nopayloaddb database from
+// shared/fixtures, found by walking up from the package directory.
+func fixtureSQL(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rel = "shared/fixtures/nopayloaddb-schema.sql"
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, rel))
+		if err == nil {
+			return string(b)
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("%s not found in any parent directory of the package", rel)
+		}
+		dir = parent
+	}
+}
+
+// nopayloaddbDB returns a database holding the Nopayloaddb schema as
+// Django created it (from the fixture), not migrated, and a pool on it.
+func nopayloaddbDB(t testing.TB) (string, *pgxpool.Pool) {
+	t.Helper()
+	db := emptyDB(t)
+	p := primaryPool(t, db)
+	if _, err := p.Exec(context.Background(), fixtureSQL(t)); err != nil {
+		t.Fatalf("load fixture: %v", err)
+	}
+	return db, p
+}
+
+// schemaQueries describe a schema by name, never by OID, so that two
+// databases can be compared: tables and their columns (in order, with
+// type, nullability, default and identity), constraints, indexes, and
+// sequences with their parameters and owning column.
+var schemaQueries = []string{
+	`SELECT 'column', c.relname, a.attnum::text, a.attname, format_type(a.atttypid, a.atttypmod),
+		a.attnotnull::text, coalesce(pg_get_expr(d.adbin, d.adrelid), ''), a.attidentity::text
+	FROM pg_attribute a
+	JOIN pg_class c ON c.oid = a.attrelid
+	LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+	WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+		AND a.attnum > 0 AND NOT a.attisdropped
+	ORDER BY c.relname, a.attnum`,
+	`SELECT 'constraint', conrelid::regclass::text, conname, contype::text, pg_get_constraintdef(oid),
+		condeferrable::text, condeferred::text, confdeltype::text
+	FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+	ORDER BY 2, 3`,
+	`SELECT 'index', tablename, indexname, indexdef FROM pg_indexes
+	WHERE schemaname = 'public' ORDER BY 2, 3`,
+	`SELECT 'sequence', c.relname, s.seqtypid::regtype::text, s.seqstart::text, s.seqincrement::text,
+		s.seqmin::text, s.seqmax::text, s.seqcache::text, s.seqcycle::text,
+		coalesce(d.refobjid::regclass::text || '.' || a.attname || ' ' || d.deptype::text, 'unowned')
+	FROM pg_sequence s
+	JOIN pg_class c ON c.oid = s.seqrelid
+	LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
+		AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+	LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+	WHERE c.relnamespace = 'public'::regnamespace
+	ORDER BY 2`,
+	`SELECT 'relation', relname, relkind::text FROM pg_class
+	WHERE relnamespace = 'public'::regnamespace ORDER BY 2`,
+}
+
+// schema returns the description of db's public schema, one line per object.
+func schema(t testing.TB, p *pgxpool.Pool) []string {
+	t.Helper()
+	var out []string
+	for _, q := range schemaQueries {
+		rows, err := p.Query(context.Background(), q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts := make([]string, len(vals))
+			for i, v := range vals {
+				parts[i] = fmt.Sprint(v)
+			}
+			out = append(out, strings.Join(parts, " | "))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// oids identifies every relation and constraint by OID (and storage), so
+// that a migration that dropped and re-created anything shows.
+func oids(t testing.TB, p *pgxpool.Pool) []string {
+	t.Helper()
+	var out []string
+	rows, err := p.Query(context.Background(), `
+		SELECT relname || ' ' || oid || ' ' || relfilenode FROM pg_class WHERE relnamespace = 'public'::regnamespace
+		UNION ALL
+		SELECT conname || ' ' || oid FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// ours splits a schema description into condcache's own lines and the rest.
+func ours(lines []string) (own, rest []string) {
+	for _, l := range lines {
+		if strings.Contains(l, "condcache_") {
+			own = append(own, l)
+		} else {
+			rest = append(rest, l)
+		}
+	}
+	return own, rest
+}
+
+// wantOwn is what condcache adds to the Nopayloaddb schema.
+var wantOwn = []string{
+	`column | condcache_schema_version | 1 | version | integer | true |  | `,
+	`index | PayloadIOV | condcache_attach_idx | CREATE INDEX condcache_attach_idx ON public."PayloadIOV" USING btree ` +
+		`(payload_list_id, major_iov, minor_iov, id)`,
+	`index | PayloadIOV | condcache_lookup_idx | CREATE INDEX condcache_lookup_idx ON public."PayloadIOV" USING btree ` +
+		`(payload_list_id, comb_iov DESC NULLS LAST, id DESC) INCLUDE (payload_url, checksum, size, major_iov, ` +
+		`minor_iov, major_iov_end, minor_iov_end, extra)`,
+	`relation | condcache_attach_idx | i`,
+	`relation | condcache_lookup_idx | i`,
+	`relation | condcache_schema_version | r`,
+}
+
+func diffLines(t testing.TB, what string, got, want []string) {
+	t.Helper()
+	if slices.Equal(got, want) {
+		return
+	}
+	var b strings.Builder
+	for _, l := range got {
+		if !slices.Contains(want, l) {
+			fmt.Fprintf(&b, "\n  + %s", l)
+		}
+	}
+	for _, l := range want {
+		if !slices.Contains(got, l) {
+			fmt.Fprintf(&b, "\n  - %s", l)
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("\n  (same lines, different order)")
+	}
+	t.Errorf("%s differs (+ got, - want):%s", what, b.String())
+}
+
+func schemaVersion(t testing.TB, p *pgxpool.Pool) int32 {
+	t.Helper()
+	var v int32
+	if err := p.QueryRow(context.Background(), `SELECT version FROM `+cdbsql.VersionTable).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestMigrateFresh: on an empty database, Migrate creates exactly the
+// Nopayloaddb schema plus condcache's additions; run again, it changes
+// nothing.
+func TestMigrateFresh(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testDB(t) // migrated once
+	p := primaryPool(t, db)
+	_, fixture := nopayloaddbDB(t)
+	want := schema(t, fixture)
+
+	got := schema(t, p)
+	own, rest := ours(got)
+	diffLines(t, "fresh schema without condcache's objects vs the fixture", rest, want)
+	diffLines(t, "condcache's objects", own, wantOwn)
+	if v, want := schemaVersion(t, p), migrationCount(t); v != want {
+		t.Errorf("schema version = %d, want %d", v, want)
+	}
+
+	before := oids(t, p)
+	if err := cdbsql.Migrate(ctx, stack.Primary.DSN(db)); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+	diffLines(t, "schema after a second Migrate", schema(t, p), got)
+	diffLines(t, "OIDs after a second Migrate", oids(t, p), before)
+
+	// The schema works the Django way: ids from the sequences, lists from
+	// PayloadListIdSequence, deferred foreign keys.
+	r := newSeed(t, p)
+	gt := r.gt("G", r.status("unlocked"), nil)
+	list, _ := r.list(r.ptype("T"), &gt)
+	if gt != 1 || list != 1 {
+		t.Errorf("first ids = %d, %d; want 1 from the sequences", gt, list)
+	}
+	tx, err := p.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A dangling reference is accepted until commit (DEFERRABLE INITIALLY
+	// DEFERRED), then refused.
+	if _, err := tx.Exec(ctx, `UPDATE "PayloadList" SET global_tag_id = 999`); err != nil {
+		t.Fatalf("deferred FK checked early: %v", err)
+	}
+	if err := tx.Commit(ctx); err == nil {
+		t.Error("commit with a dangling global_tag_id succeeded")
+	}
+}
+
+// TestMigrateConcurrent: processes starting together may all migrate.
+func TestMigrateConcurrent(t *testing.T) {
+	t.Parallel()
+	db := emptyDB(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range errs {
+		wg.Go(func() { errs[i] = cdbsql.Migrate(context.Background(), stack.Primary.DSN(db)) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if v, want := schemaVersion(t, primaryPool(t, db)), migrationCount(t); v != want {
+		t.Errorf("schema version = %d, want %d", v, want)
+	}
+}
+
+// djangoRows fills a Nopayloaddb database the way the reference writes it
+// and returns the expected lookups. comb_iov is what Django computed,
+// including its rounding for majors ≥ 10^9 (API.md §1.7), and one row has
+// none at all.
+func djangoRows(t testing.TB, p *pgxpool.Pool) {
+	t.Helper()
+	r := newSeed(t, p)
+	unlocked := r.status("unlocked")
+	r.status("locked")
+	gt := r.gt("sPHENIX_ExampleGT_24", unlocked, ptr("admin"))
+	beam, cemc := r.ptype("Beam"), r.ptype("CEMC_Calibration")
+	r.list(beam, nil) // burnt: a detached list, as after a re-attach
+	beamList, _ := r.list(beam, &gt)
+	cemcList, _ := r.list(cemc, &gt)
+	r.iov(&beamList, "D0DXMagnets.dat", pt(0, 0), withComb(ptr("0E-19")))
+	r.iov(&beamList, "beam_999999.dat", pt(0, 999999), withSize(42), withExtra("r1"))
+	r.iov(&cemcList, "cemc_1e9.root", pt(1e9, 0), withComb(ptr("1000000000.0000000000000000000")))
+	r.iov(&cemcList, "cemc_rounded.root", pt(1e9, 9999999999), withComb(ptr("1000000000.0000000010000000000")))
+	r.iov(&cemcList, "cemc_nocomb.root", pt(1e9, 5), withComb(nil))
+	r.iov(nil, "detached.root", pt(0, 5))
+}
+
+// rowDump is every row of the Nopayloaddb tables and the state of their
+// sequences, as text.
+func rowDump(t testing.TB, p *pgxpool.Pool) string {
+	t.Helper()
+	var b strings.Builder
+	for _, table := range []string{"GlobalTagStatus", "GlobalTag", "PayloadType", "PayloadListIdSequence", "PayloadList", "PayloadIOV"} {
+		var rows, seq string
+		err := p.QueryRow(context.Background(),
+			fmt.Sprintf(`SELECT coalesce(json_agg(x ORDER BY x.id)::text, '[]') FROM %q x`, table)).Scan(&rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if table != "PayloadList" {
+			err = p.QueryRow(context.Background(),
+				fmt.Sprintf(`SELECT last_value || ' ' || is_called FROM %q`, table+"_id_seq")).Scan(&seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		fmt.Fprintf(&b, "%s (seq %s): %s\n", table, seq, rows)
+	}
+	return b.String()
+}
+
+// TestMigrateNopayloaddb: on a database Nopayloaddb created and filled,
+// Migrate keeps every row and changes nothing of the schema but adds
+// condcache's objects; a Reader then serves the rows as the reference
+// would.
+func TestMigrateNopayloaddb(t *testing.T) {
+	t.Parallel()
+	variants := []struct {
+		name string
+		// alter turns the fixture into an older or newer Django's schema.
+		alter string
+		// added is what Migrate is expected to add besides condcache's
+		// own objects.
+		added []string
+	}{
+		{name: "Django 3.2 (fixture)"},
+		{
+			// Django ≥ 4.1 makes ids identity columns.
+			name: "identity ids",
+			alter: `ALTER TABLE "GlobalTag" ALTER id DROP DEFAULT;
+				DROP SEQUENCE "GlobalTag_id_seq";
+				ALTER TABLE "GlobalTag" ALTER id ADD GENERATED BY DEFAULT AS IDENTITY (SEQUENCE NAME "GlobalTag_id_seq");
+				ALTER TABLE "PayloadIOV" ALTER id DROP DEFAULT;
+				DROP SEQUENCE "PayloadIOV_id_seq";
+				ALTER TABLE "PayloadIOV" ALTER id ADD GENERATED BY DEFAULT AS IDENTITY (SEQUENCE NAME "PayloadIOV_id_seq");`,
+		},
+		{
+			// Last migrated by a Nopayloaddb from before size and extra.
+			name:  "before size and extra",
+			alter: `ALTER TABLE "PayloadIOV" DROP COLUMN size, DROP COLUMN extra`,
+			added: []string{
+				`column | PayloadIOV | 14 | size | bigint | false |  | `,
+				`column | PayloadIOV | 15 | extra | character varying(255) | false |  | `,
+			},
+		},
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db, p := nopayloaddbDB(t)
+			if v.alter != "" {
+				if _, err := p.Exec(ctx, v.alter); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if v.added == nil {
+				djangoRows(t, p)
+			} else {
+				r := newSeed(t, p)
+				gt := r.gt("sPHENIX_ExampleGT_24", r.status("unlocked"), nil)
+				list, _ := r.list(r.ptype("Beam"), &gt)
+				r.exec(`INSERT INTO "PayloadIOV" (payload_url, checksum, major_iov, minor_iov, major_iov_end,
+					minor_iov_end, created, updated, comb_iov, payload_list_id)
+					VALUES ('old.dat', 'c', 0, 0, 0, 10, now(), now(), 0, $1)`, list)
+			}
+			schemaBefore, rowsBefore := schema(t, p), rowDump(t, p)
+
+			for range 2 {
+				if err := cdbsql.Migrate(ctx, stack.Primary.DSN(db)); err != nil {
+					t.Fatalf("Migrate: %v", err)
+				}
+			}
+			own, rest := ours(schema(t, p))
+			diffLines(t, "condcache's objects", own, wantOwn)
+			var want []string
+			for _, l := range schemaBefore {
+				if !strings.HasPrefix(l, "column | PayloadIOV | 14 |") || v.added == nil {
+					want = append(want, l)
+				}
+			}
+			want = append(want, v.added...)
+			slices.Sort(want)
+			slices.Sort(rest)
+			diffLines(t, "Nopayloaddb schema after Migrate", rest, want)
+			if v.added != nil {
+				return // columns were added: the row dump differs by design
+			}
+			if got := rowDump(t, p); got != rowsBefore {
+				t.Errorf("rows changed by Migrate:\nbefore %s\nafter  %s", rowsBefore, got)
+			}
+			checkDjangoLookups(t, p)
+		})
+	}
+}
+
+// checkDjangoLookups reads djangoRows through a Reader.
+func checkDjangoLookups(t *testing.T, p *pgxpool.Pool) {
+	t.Helper()
+	rd := cdbsql.NewReader(p, nil, cdbsql.ReaderOptions{})
+	defer rd.Close()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		at   condcache.Point
+		want []string
+	}{
+		{pt(0, 0), []string{"Beam:D0DXMagnets.dat"}},
+		{pt(0, 999999), []string{"Beam:beam_999999.dat"}},
+		{pt(1e9, 5), []string{"Beam:beam_999999.dat", "CEMC_Calibration:cemc_1e9.root"}},
+		// The reference stored this start rounded up: exactly at it, the
+		// row is not found yet (API.md §1.7); just after, it is.
+		{pt(1e9, 9999999999), []string{"Beam:beam_999999.dat", "CEMC_Calibration:cemc_1e9.root"}},
+		{pt(1e9, 10000000000), []string{"Beam:beam_999999.dat", "CEMC_Calibration:cemc_rounded.root"}},
+	} {
+		got, err := rd.Lookup(ctx, "sPHENIX_ExampleGT_24", tc.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if urls := lookupURLs(got); !slices.Equal(urls, tc.want) {
+			t.Errorf("Lookup(%v) = %v, want %v", tc.at, urls, tc.want)
+		}
+	}
+	got, err := rd.Lookup(ctx, "sPHENIX_ExampleGT_24", pt(0, 999999))
+	if err != nil || len(got) != 1 || *got[0].Size != 42 || *got[0].Revision != "r1" || got[0].Checksum != "ck-beam_999999.dat" {
+		t.Errorf("Lookup row = %+v, %v", got, err)
+	}
+	g, err := rd.GlobalTagByName(ctx, "sPHENIX_ExampleGT_24")
+	if err != nil || len(g.PayloadLists) != 2 || *g.PayloadLists[0].PayloadIOVs[0].CombIOV != "0.0000000000000000000" {
+		t.Errorf("GlobalTagByName = %+v, %v", g, err)
+	}
+}
+
+// migrationCount is the number of migration files: the version a fully
+// migrated database must report.
+func migrationCount(t testing.TB) int32 {
+	t.Helper()
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migrations found: %v", err)
+	}
+	return int32(len(files))
+}

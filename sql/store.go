@@ -1,0 +1,66 @@
+package sql
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/condcache/condcache"
+)
+
+// Store is the write side of condcache: it implements condcache.WriteService
+// on the PostgreSQL primary. Every method runs in one transaction, so on any
+// error nothing is written.
+//
+// Concurrent writers are serialised with row locks taken in one global order,
+// which keeps deadlocks out of the common paths:
+//
+//  1. "PayloadList" rows, ascending id (FOR UPDATE to change a list or what is
+//     attached to it, FOR SHARE to add rows to it in bulk);
+//  2. "GlobalTag" rows, ascending id (FOR SHARE to rely on a status, FOR NO
+//     KEY UPDATE to change the GT, FOR UPDATE to delete it);
+//  3. "PayloadIOV" rows.
+//
+// Every change to the IOVs attached to a list (attach into it, move out of
+// it, delete from it) holds that list's row lock, so an attach plan computed
+// from the rows read under the lock stays valid until commit. A transaction
+// that still loses a race (deadlock, serialisation failure, or a row that
+// moved between an unlocked read and its lock) is retried from the start.
+type Store struct {
+	db   *pgxpool.Pool
+	mode condcache.IOVMode
+}
+
+var _ condcache.WriteService = (*Store)(nil)
+
+// NewStore returns a Store writing through primary, applying the attach and
+// range rules of mode.
+func NewStore(primary *pgxpool.Pool, mode condcache.IOVMode) *Store {
+	return &Store{db: primary, mode: mode}
+}
+
+// maxTxAttempts bounds how often a transaction that lost a race is re-run.
+const maxTxAttempts = 5
+
+// errRetry asks inTx to run the transaction again: a row changed between an
+// unlocked read and the lock that was meant to protect it.
+var errRetry = errors.New("sql: row changed concurrently, retry")
+
+// inTx runs fn in one read-committed transaction, retrying races, and maps
+// PostgreSQL errors to *condcache.Error where they are the caller's fault.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return s.inTxOpts(ctx, pgx.TxOptions{}, fn)
+}
+
+func (s *Store) inTxOpts(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = pgx.BeginTxFunc(ctx, s.db, opts, fn)
+		if err == nil || attempt == maxTxAttempts || !retryable(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return storeError(err)
+}
