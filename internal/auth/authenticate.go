@@ -1,0 +1,147 @@
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/condcache/condcache"
+)
+
+// Authentication failures with the reference's texts (API.md §5.1). All are
+// 403 (condcache.EUnauthorized), never 401.
+var (
+	errNoCredentials = unauthorized("Authentication credentials were not provided")
+	errFormat        = unauthorized("Wrong access_token format")
+	errSignature     = unauthorized("invalid signature")
+	errExpired       = unauthorized("access_token expired")
+	errInvalid       = unauthorized("invalid access_token")
+)
+
+func unauthorized(detail string) *condcache.Error {
+	return &condcache.Error{Code: condcache.EUnauthorized, Detail: detail}
+}
+
+// parser verifies HS256 only: golang-jwt refuses "none" and every other
+// algorithm before looking at the key. Claims are validated by
+// validateClaims instead of golang-jwt's validator, whose rules differ from
+// PyJWT's (exp == now is valid there, expired in the reference; fractional
+// dates are kept there, truncated by the reference's int()).
+var parser = jwt.NewParser(
+	jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+	jwt.WithoutClaimsValidation(),
+	jwt.WithJSONNumber(),
+	// PyJWT pads segments itself, so a padded segment is accepted there.
+	jwt.WithPaddingAllowed(),
+)
+
+// Authenticate verifies the value of an Authorization header ("" when the
+// header is absent) and returns the token's claims. Failures are
+// *condcache.Error with code EUnauthorized and the reference's detail.
+//
+// The header must be exactly "Bearer <token>" split on single spaces, as the
+// reference splits it; where the reference crashes (not exactly two parts)
+// this answers "Wrong access_token format" (API.md §8.18).
+func (a *Authorizer) Authenticate(header string) (Claims, error) {
+	if header == "" {
+		return nil, errNoCredentials
+	}
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || strings.Contains(token, " ") || scheme != "Bearer" {
+		return nil, errFormat
+	}
+	claims := jwt.MapClaims{}
+	tok, err := parser.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return a.secret, nil })
+	if err != nil {
+		// A signature mismatch is "invalid signature" only for an HS256
+		// token: golang-jwt reports a refused algorithm as a signature
+		// error too, which the reference calls an invalid token.
+		if errors.Is(err, jwt.ErrTokenSignatureInvalid) && tok != nil && tok.Method == jwt.SigningMethodHS256 {
+			return nil, errSignature
+		}
+		return nil, errInvalid
+	}
+	if err := validateClaims(claims, a.now().Unix()); err != nil {
+		return nil, err
+	}
+	return Claims(claims), nil
+}
+
+// validateClaims checks the registered claims as PyJWT 2.6 does with no
+// leeway and no expected audience, in its order (iat, nbf, exp, aud), with
+// now in whole seconds:
+//   - iat, when present, must be a number not after now;
+//   - nbf, when present, must be a number whose integer part is not after now;
+//   - exp, when present, must be a number whose integer part is after now
+//     (else "access_token expired");
+//   - aud, when present, must be empty (null, "", [], 0 …): no audience is
+//     expected, so any audience is refused.
+//
+// Dates given as strings are refused, where PyJWT's int() would accept a
+// numeric string: RFC 7519 NumericDates are numbers, and refusing is the
+// safe side.
+func validateClaims(c jwt.MapClaims, now int64) error {
+	if v, ok := c["iat"]; ok {
+		iat, ok := number(v)
+		if !ok || iat > float64(now) {
+			return errInvalid
+		}
+	}
+	if v, ok := c["nbf"]; ok {
+		nbf, ok := number(v)
+		if !ok || math.Trunc(nbf) > float64(now) {
+			return errInvalid
+		}
+	}
+	if v, ok := c["exp"]; ok {
+		exp, ok := number(v)
+		if !ok {
+			return errInvalid
+		}
+		if math.Trunc(exp) <= float64(now) {
+			return errExpired
+		}
+	}
+	if v, ok := c["aud"]; ok && truthy(v) {
+		return errInvalid
+	}
+	return nil
+}
+
+// number returns a finite JSON number claim as a float64. Float precision is
+// ample: dates are compared with the current time in seconds.
+func number(v any) (float64, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	return f, true
+}
+
+// truthy is Python's truth value of a decoded JSON value.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		return err != nil || f != 0
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}

@@ -1,0 +1,175 @@
+package writer
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/auth"
+	"github.com/condcache/condcache/internal/wire"
+)
+
+// createPayloadIOV: POST piov (API.md §2.13) creates a detached IOV. As in
+// the reference, the permission check (role createpayload on the
+// payload_url) comes first, then the range check, then the other field
+// errors.
+func (s *Server) createPayloadIOV(c *call) error {
+	o, err := api.ReadObject(c.req)
+	if err != nil {
+		return err
+	}
+	if url, ok := o.PeekString("payload_url", textRule.Trim); ok {
+		if err := s.permit(c, auth.RoleCreatePayload, url); err != nil {
+			return err
+		}
+	}
+	url, _ := o.String("payload_url", textRule)
+	checksum, _ := o.String("checksum", textRule)
+	size := decodeSize(o)
+	start, end, ok := decodeIOV(o)
+	if rawURL, known := o.PeekString("payload_url", false); ok && known && !s.cfg.IOVMode.ValidRange(start, end) {
+		return errInvalidRange(rawURL, start, end)
+	}
+	if err := o.Err(); err != nil {
+		return err
+	}
+	iov, err := s.svc.CreatePayloadIOV(c.ctx, condcache.NewPayloadIOV{
+		PayloadURL: url, Checksum: checksum, Size: size, Start: start, End: end,
+	})
+	if err != nil {
+		return err
+	}
+	api.WriteOK(c.req, wire.NewPIOV(iov))
+	return nil
+}
+
+// bulkCreated is the answer of bulk_piov (DESIGN.md decision 6).
+type bulkCreated struct {
+	Created int64 `json:"created"`
+}
+
+// bulkCreatePayloadIOVs: POST bulk_piov (API.md §2.14, DESIGN.md decision
+// 6), a JSON array of IOVs attached to the lists they name. No permission
+// check, as in the reference. The first bad element rejects the whole
+// batch with 400 naming its index; nothing is written.
+func (s *Server) bulkCreatePayloadIOVs(c *call) error {
+	body, err := api.ReadJSON(c.req)
+	if err != nil {
+		return err
+	}
+	var iovs []condcache.BulkPayloadIOV
+	err = api.EachElement(body, func(i int, elem []byte) error {
+		v, err := s.decodeBulkElement(elem)
+		if err != nil {
+			return elementError(i, err)
+		}
+		iovs = append(iovs, v)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	n, err := s.svc.BulkCreatePayloadIOVs(c.ctx, iovs)
+	if err != nil {
+		var e *condcache.Error
+		if errors.As(err, &e) && e.Code == condcache.ENotFound {
+			// The list an element names is part of the body, not the URL:
+			// a missing one is bad input (400), not a missing resource.
+			return &condcache.Error{Code: condcache.EInvalid, Detail: e.Detail, Fields: e.Fields}
+		}
+		return err
+	}
+	api.WriteOK(c.req, bulkCreated{Created: n})
+	return nil
+}
+
+// decodeBulkElement decodes one bulk element: payload_url, payload_list,
+// major_iov and minor_iov are required; checksum (default ""), size and the
+// ends (default MAX each) are optional. Values are used as sent, without
+// trimming, as the reference's bulk insert does.
+func (s *Server) decodeBulkElement(elem []byte) (condcache.BulkPayloadIOV, error) {
+	var v condcache.BulkPayloadIOV
+	o, err := api.ParseObject(elem)
+	if err != nil {
+		return v, err
+	}
+	v.PayloadURL, _ = o.String("payload_url", api.StringRule{MaxLen: condcache.MaxTextLen})
+	if cs := o.NullableString("checksum", api.StringRule{Blank: true, MaxLen: condcache.MaxTextLen}); cs != nil {
+		v.Checksum = *cs
+	}
+	v.Size = decodeSize(o)
+	v.PayloadList, _ = o.String("payload_list", refRule)
+	var ok bool
+	v.Start, v.End, ok = decodeIOV(o)
+	if ok && !s.cfg.IOVMode.ValidRange(v.Start, v.End) {
+		return v, errInvalidRange(v.PayloadURL, v.Start, v.End)
+	}
+	return v, o.Err()
+}
+
+// elementError prefixes err's detail with the index of the bad element.
+func elementError(i int, err error) error {
+	var e *condcache.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	return &condcache.Error{Code: e.Code, Detail: fmt.Sprintf("element %d: %s", i, e.Detail), Fields: e.Fields}
+}
+
+// attachPayloadIOV: PUT piov_attach {"payload_list", "piov_id"} (API.md
+// §2.15); piov_id may be a numeric string, as in the reference. The
+// permission (role createiov on the name of the list's GT, "" when the list
+// is detached) is checked by the service through authorize, inside its
+// transaction, once it knows the GT.
+func (s *Server) attachPayloadIOV(c *call) error {
+	o, err := api.ReadObject(c.req)
+	if err != nil {
+		return err
+	}
+	list, _ := o.String("payload_list", refRule)
+	id, _ := o.Int("piov_id", api.IntRule{NumericString: true})
+	if err := o.Err(); err != nil {
+		return err
+	}
+	authorize := func(globalTag string) error {
+		return s.permit(c, auth.RoleCreateIOV, globalTag)
+	}
+	iov, err := s.svc.AttachPayloadIOV(c.ctx, list, id, authorize)
+	if err != nil {
+		return err
+	}
+	api.WriteOK(c.req, wire.NewPIOV(iov))
+	return nil
+}
+
+// deletePayloadIOV: DELETE deletePayloadIOV/<gt>/<pt>/<M>/<m>[/<Me>/<me>]
+// (API.md §2.17). The 4-number form deletes the open-ended IOV (end
+// (MAX, MAX)). Negative numbers are accepted (API.md §8.16).
+func (s *Server) deletePayloadIOV(c *call) error {
+	gt, pt := c.param("gt"), c.param("pt")
+	if err := s.permit(c, auth.RoleAdmin, gt); err != nil {
+		return err
+	}
+	var errs api.FieldErrors
+	start := condcache.Point{
+		Major: pathInt(c, "major", "major_iov", &errs),
+		Minor: pathInt(c, "minor", "minor_iov", &errs),
+	}
+	end := condcache.OpenEnd
+	if c.req.UserValue("major_end") != nil {
+		end = condcache.Point{
+			Major: pathInt(c, "major_end", "major_iov_end", &errs),
+			Minor: pathInt(c, "minor_end", "minor_iov_end", &errs),
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	iov, err := s.svc.DeletePayloadIOV(c.ctx, gt, pt, start, end)
+	if err != nil {
+		return err
+	}
+	api.WriteOK(c.req, wire.Detail{Detail: "PayloadIOV " + iov.PayloadURL + " deleted."})
+	return nil
+}

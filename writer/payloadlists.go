@@ -1,0 +1,62 @@
+package writer
+
+import (
+	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/auth"
+	"github.com/condcache/condcache/internal/wire"
+)
+
+// createPayloadList: POST pl {"payload_type"} (API.md §2.11), a type name;
+// every other key is ignored. No permission check.
+func (s *Server) createPayloadList(c *call) error {
+	o, err := api.ReadObject(c.req)
+	if err != nil {
+		return err
+	}
+	pt, _ := o.String("payload_type", refRule)
+	if err := o.Err(); err != nil {
+		return err
+	}
+	l, err := s.svc.CreatePayloadList(c.ctx, pt)
+	if err != nil {
+		return err
+	}
+	api.WriteOK(c.req, wire.NewPLWriteByName(l))
+	return nil
+}
+
+// attachPayloadList: PUT pl_attach {"global_tag", "payload_list"} (API.md
+// §2.11). The permission check on the GT name comes first.
+func (s *Server) attachPayloadList(c *call) error {
+	o, err := api.ReadObject(c.req)
+	if err != nil {
+		return err
+	}
+	if gt, ok := o.PeekString("global_tag", refRule.Trim); ok {
+		if err := s.permit(c, auth.RoleAdmin, gt); err != nil {
+			return err
+		}
+	}
+	gt, _ := o.String("global_tag", refRule)
+	list, _ := o.String("payload_list", refRule)
+	if err := o.Err(); err != nil {
+		return err
+	}
+	l, err := s.svc.AttachPayloadList(c.ctx, gt, list)
+	if err != nil {
+		return err
+	}
+	api.WriteOK(c.req, wire.NewPLWriteByName(l))
+	return nil
+}
+
+// deletePayloadList: DELETE deletePayloadList/<name> (API.md §2.11). No
+// permission check. The answer says "Payload Type" (sic, API.md §8.17).
+func (s *Server) deletePayloadList(c *call) error {
+	name := c.param("name")
+	if err := s.svc.DeletePayloadList(c.ctx, name); err != nil {
+		return err
+	}
+	api.WriteOK(c.req, wire.Detail{Detail: "Payload Type " + name + " deleted."})
+	return nil
+}

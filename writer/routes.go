@@ -1,0 +1,209 @@
+package writer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/auth"
+	"github.com/condcache/condcache/internal/wire"
+)
+
+// call is one request to an endpoint.
+type call struct {
+	ctx    context.Context // bounds the service call
+	req    *fasthttp.RequestCtx
+	claims auth.Claims // nil when authentication is off
+}
+
+// param returns the percent-decoded path parameter name.
+func (c *call) param(name string) string { return api.PathParam(c.req, name) }
+
+// endpoint serves one route. It writes the success answer itself and returns
+// any error for handle to answer.
+type endpoint func(c *call) error
+
+// User value keys; unexported types cannot collide with the router's path
+// parameters, which are strings.
+type (
+	claimsKey struct{}
+	routeKey  struct{}
+)
+
+// endpoints maps the non-GET route names of api.Routes to their endpoints.
+func (s *Server) endpoints() map[string]endpoint {
+	return map[string]endpoint{
+		api.CreateGlobalTagStatus: s.createGlobalTagStatus,
+		api.CreateGlobalTag:       s.createGlobalTag,
+		api.CloneGlobalTag:        s.cloneGlobalTag,
+		api.ChangeGlobalTagStatus: s.changeGlobalTagStatus,
+		api.DeleteGlobalTag:       s.deleteGlobalTag,
+		api.CreatePayloadType:     s.createPayloadType,
+		api.DeletePayloadType:     s.deletePayloadType,
+		api.CreatePayloadList:     s.createPayloadList,
+		api.AttachPayloadList:     s.attachPayloadList,
+		api.DeletePayloadList:     s.deletePayloadList,
+		api.CreatePayloadIOV:      s.createPayloadIOV,
+		api.BulkCreatePayloadIOVs: s.bulkCreatePayloadIOVs,
+		api.AttachPayloadIOV:      s.attachPayloadIOV,
+		api.DeleteOpenPayloadIOV:  s.deletePayloadIOV,
+		api.DeletePayloadIOV:      s.deletePayloadIOV,
+	}
+}
+
+// Handler returns the request handler: authentication of writes under
+// api.Prefix first (when enabled), then the router. Every request is logged
+// with its route and status; a handler panic is answered 500 JSON instead of
+// taking the process down (fasthttp does not recover panics).
+func (s *Server) Handler() fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		start := time.Now()
+		defer s.logRequest(ctx, start)
+		defer s.recoverPanic(ctx)
+		if s.authenticate(ctx) {
+			s.router.Handler(ctx)
+		}
+	}
+}
+
+var apiPrefix = []byte(api.Prefix)
+
+// authenticate verifies the token of a write request under api.Prefix and
+// keeps its claims for the endpoint. It runs before any routing, so a write
+// to a read-only path gets the authentication error rather than 405, as in
+// the reference (DRF authenticates before it checks the method, API.md
+// §5.1). A write to an unknown path gets it too, where Django would answer
+// 404 first: that way unauthenticated callers learn nothing about which
+// paths exist. It answers the request itself and returns false when
+// authentication fails.
+func (s *Server) authenticate(ctx *fasthttp.RequestCtx) bool {
+	if !s.auth.Enabled() || !api.IsWrite(ctx.Method()) || !bytes.HasPrefix(ctx.Request.URI().PathOriginal(), apiPrefix) {
+		return true
+	}
+	claims, err := s.auth.Authenticate(string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)))
+	if err != nil {
+		ctx.SetUserValue(routeKey{}, "authenticate")
+		s.writeError(ctx, "authenticate", err)
+		return false
+	}
+	ctx.SetUserValue(claimsKey{}, claims)
+	return true
+}
+
+// newRouter builds the exact routing of the reference (API.md §2.0): no
+// trailing-slash or case fixing. Every write route of api.Routes gets its
+// endpoint; every read route answers 405 (reads belong to the readers), so
+// that a write sent to a read-only path is 405 too, as in the reference.
+func (s *Server) newRouter() *router.Router {
+	r := newExactRouter()
+	endpoints := s.endpoints()
+	for _, rt := range api.Routes {
+		for _, p := range rt.Paths {
+			path := api.Prefix + p
+			if rt.Method == fasthttp.MethodGet {
+				get(r, path, named("read_on_writer", readOnWriter(writeMethods(p))))
+				continue
+			}
+			h, ok := endpoints[rt.Name]
+			if !ok {
+				panic(fmt.Sprintf("writer: no endpoint for %s route %s", rt.Method, rt.Name))
+			}
+			r.Handle(rt.Method, path, s.handle(rt.Name, h))
+		}
+	}
+	get(r, api.HealthzPath, named("healthz", api.Healthz))
+	get(r, api.ReadyzPath, named("readyz", s.readyz))
+
+	// The radix tree cannot hold "payloadiovs" beside "payloadiovs/" (it
+	// reserves the slash-less node for its trailing-slash redirect), so the
+	// slash-less read paths, which readers redirect, live in a second
+	// router consulted only for paths the first one does not know.
+	slashless := newExactRouter()
+	for _, p := range api.SlashRedirects {
+		get(slashless, api.Prefix+p, named("read_on_writer", readOnWriter("")))
+	}
+	r.NotFound = slashless.Handler
+	return r
+}
+
+// newExactRouter returns a router without path fixing, answering unknown
+// paths and methods with JSON.
+func newExactRouter() *router.Router {
+	r := router.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.HandleOPTIONS = true
+	r.GlobalOPTIONS = options
+	r.NotFound = named("not_found", api.NotFound)
+	r.MethodNotAllowed = named("method_not_allowed", api.MethodNotAllowed)
+	return r
+}
+
+// get registers h for GET and HEAD.
+func get(r *router.Router, path string, h fasthttp.RequestHandler) {
+	r.GET(path, h)
+	r.HEAD(path, h)
+}
+
+// handle adapts an endpoint to fasthttp: it bounds the service call and
+// answers the endpoint's error.
+func (s *Server) handle(route string, h endpoint) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		ctx.SetUserValue(routeKey{}, route)
+		claims, _ := ctx.UserValue(claimsKey{}).(auth.Claims)
+		cctx, cancel := context.WithTimeout(s.base, s.cfg.RequestTimeout)
+		defer cancel()
+		if err := h(&call{ctx: cctx, req: ctx, claims: claims}); err != nil {
+			s.writeError(ctx, route, err)
+		}
+	}
+}
+
+// named records the route name of h for the access log.
+func named(route string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		ctx.SetUserValue(routeKey{}, route)
+		h(ctx)
+	}
+}
+
+// writeMethods lists the write methods api.Routes has for the path pattern
+// p, for the Allow header of a read sent to the writer.
+func writeMethods(p string) string {
+	var methods []string
+	for _, rt := range api.Routes {
+		if rt.Method != fasthttp.MethodGet && slices.Contains(rt.Paths, p) {
+			methods = append(methods, rt.Method)
+		}
+	}
+	return strings.Join(methods, ", ")
+}
+
+// readOnWriter answers a GET or HEAD on a read path: 405 JSON that says
+// where reads go, with Allow listing the methods this writer serves there.
+func readOnWriter(allow string) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set(fasthttp.HeaderAllow, allow)
+		err := &condcache.Error{
+			Code:   "method_not_allowed",
+			Detail: fmt.Sprintf("Method %q not allowed. Reads are served by the readers; this is the writer.", ctx.Method()),
+		}
+		api.WriteJSON(ctx, fasthttp.StatusMethodNotAllowed, wire.ErrorBody(err))
+	}
+}
+
+// options answers OPTIONS on a known path; the router has already set the
+// Allow header.
+func options(ctx *fasthttp.RequestCtx) {
+	ctx.SetUserValue(routeKey{}, "options")
+	api.WriteJSON(ctx, fasthttp.StatusOK, []byte(`{}`))
+}

@@ -1,0 +1,197 @@
+// Package writer is the HTTP layer of the single writer process: it serves
+// every write endpoint (POST, PUT, DELETE) of the Nopayloaddb-compatible API
+// (API.md §2) on top of a condcache.WriteService, with the reference's
+// authentication and permission checks (API.md §5). It decodes and
+// validates request bodies, so the service only sees well-formed input, and
+// renders answers in the reference's shapes. Reads are the readers' job: a
+// GET on a read path is answered 405. It imports no storage package.
+package writer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/auth"
+)
+
+// Production defaults, used for zero Config fields.
+const (
+	// DefaultReadTimeout bounds reading one request, body included: a
+	// 64 MiB bulk load over a slow link needs a while.
+	DefaultReadTimeout = 60 * time.Second
+	// DefaultWriteTimeout bounds writing one response.
+	DefaultWriteTimeout = 60 * time.Second
+	// DefaultIdleTimeout closes keep-alive connections idle this long.
+	DefaultIdleTimeout = 120 * time.Second
+	// DefaultMaxRequestBodySize admits bulk loads (bulk_piov) of about half
+	// a million IOVs; larger bodies are refused with 413 before they are
+	// read. Every other body is tiny.
+	DefaultMaxRequestBodySize = 64 << 20
+	// DefaultReadBufferSize is the per-connection request header buffer;
+	// JWTs exceed fasthttp's 4 KiB default.
+	DefaultReadBufferSize = 16 << 10
+	// DefaultRequestTimeout bounds one WriteService call (one transaction);
+	// a call that exceeds it is rolled back and answered 503. Clones and
+	// bulk loads of large GTs take a while. It is shorter than the readers'
+	// proxy timeout (5 minutes) so that a proxied client gets this answer
+	// rather than the proxy's.
+	DefaultRequestTimeout = 4 * time.Minute
+	// DefaultReadyTimeout bounds the readiness check.
+	DefaultReadyTimeout = 2 * time.Second
+)
+
+// Config configures a writer Server. Zero fields take the defaults above.
+type Config struct {
+	// Addr is the listen address of ListenAndServe, e.g. "127.0.0.1:8001".
+	Addr string
+	// Auth is the authentication and permission configuration
+	// (auth.ConfigFromEnv); the zero value is the reference's default: no
+	// authentication, every write permitted.
+	Auth auth.Config
+	// IOVMode is CDB_IOV_MODE: the range check of new IOVs (API.md §3.2).
+	// Empty means continuous.
+	IOVMode condcache.IOVMode
+	// Logger receives the access log and internal errors; nil discards.
+	Logger *slog.Logger
+	// Ready reports whether the writer can serve (e.g. the database
+	// answers); /readyz is 503 while it returns an error. Nil: always ready.
+	Ready func(ctx context.Context) error
+
+	ReadTimeout        time.Duration
+	WriteTimeout       time.Duration
+	IdleTimeout        time.Duration
+	MaxRequestBodySize int
+	ReadBufferSize     int
+
+	// RequestTimeout bounds each WriteService call.
+	RequestTimeout time.Duration
+	// ReadyTimeout bounds each call of Ready.
+	ReadyTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	setDefault(&c.ReadTimeout, DefaultReadTimeout)
+	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&c.MaxRequestBodySize, DefaultMaxRequestBodySize)
+	setDefault(&c.ReadBufferSize, DefaultReadBufferSize)
+	setDefault(&c.RequestTimeout, DefaultRequestTimeout)
+	setDefault(&c.ReadyTimeout, DefaultReadyTimeout)
+	if c.IOVMode == "" {
+		c.IOVMode = condcache.ModeContinuous
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func setDefault[T time.Duration | int](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Server is the writer HTTP server. Create it with New.
+type Server struct {
+	svc    condcache.WriteService
+	cfg    Config
+	auth   *auth.Authorizer
+	log    *slog.Logger
+	router *router.Router
+	http   *fasthttp.Server
+
+	// base is the parent of every service call's context. It is cancelled
+	// only when a graceful shutdown runs out of time, which rolls back the
+	// transactions still running.
+	base       context.Context
+	cancelBase context.CancelFunc
+	// stopping is closed when Shutdown starts; /readyz then answers 503 so
+	// load balancers stop sending writes here.
+	stopping chan struct{}
+	stopOnce sync.Once
+}
+
+// New returns a writer serving svc, or an error for an invalid
+// configuration (unknown IOV mode or permission plugin, empty secret).
+func New(svc condcache.WriteService, cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if _, err := condcache.ParseIOVMode(string(cfg.IOVMode)); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger.With("component", "writer")
+	authz, err := auth.New(cfg.Auth, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		svc:      svc,
+		cfg:      cfg,
+		auth:     authz,
+		log:      log,
+		stopping: make(chan struct{}),
+	}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
+	s.router = s.newRouter()
+	s.http = &fasthttp.Server{
+		Handler:               s.Handler(),
+		ErrorHandler:          api.RequestErrorHandler,
+		Name:                  "condcache",
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		MaxRequestBodySize:    cfg.MaxRequestBodySize,
+		ReadBufferSize:        cfg.ReadBufferSize,
+		CloseOnShutdown:       true,
+		TCPKeepalive:          true,
+		SecureErrorLogMessage: true, // fasthttp's own logs must not quote requests (tokens)
+		// Bodies are JSON; never spend memory parsing multipart forms.
+		DisablePreParseMultipartForm: true,
+		Logger:                       fasthttpLogger{log},
+	}
+	return s, nil
+}
+
+// ListenAndServe listens on Config.Addr and serves until Shutdown.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("writer: listen on %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ln)
+}
+
+// Serve serves connections from ln until Shutdown. It returns nil after a
+// Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.http.Serve(ln)
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests to
+// finish or ctx to expire. If ctx expires first, the service calls still
+// running are cancelled (their transactions roll back) and ctx's error is
+// returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopping) })
+	err := s.http.ShutdownWithContext(ctx)
+	if err != nil {
+		s.cancelBase()
+	}
+	return err
+}
+
+// fasthttpLogger routes fasthttp's own messages (accept errors, failures to
+// write responses) to slog.
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Warn(api.RedactCredentials(fmt.Sprintf(format, args...)), "source", "fasthttp")
+}
