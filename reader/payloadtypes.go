@@ -1,0 +1,19 @@
+package reader
+
+import (
+	"context"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache/internal/wire"
+)
+
+// payloadTypes answers GET pt: every payload type, or a browse page when
+// "page" is present (API.md §2.10).
+func (s *Server) payloadTypes(ctx *fasthttp.RequestCtx) error {
+	return browse(s, ctx, payloadTypeBrowse, s.svc.BrowsePayloadTypes, wire.NewPT,
+		func(c context.Context) (any, error) {
+			pts, err := s.svc.PayloadTypes(c)
+			return wire.NewPTs(pts), err
+		})
+}

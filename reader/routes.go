@@ -1,0 +1,133 @@
+package reader
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/wire"
+)
+
+// handlerFunc is an endpoint. It writes the success answer itself and
+// returns any error for handle to map to a status.
+type handlerFunc func(ctx *fasthttp.RequestCtx) error
+
+// handlers maps the GET route names of api.Routes to endpoints.
+func (s *Server) handlers() map[string]handlerFunc {
+	return map[string]handlerFunc{
+		api.GlobalTagStatuses:     s.globalTagStatuses,
+		api.GlobalTagsFull:        s.globalTagsFull,
+		api.GlobalTagByID:         s.globalTagByID,
+		api.GlobalTagByName:       s.globalTagByName,
+		api.GlobalTags:            s.globalTags,
+		api.GlobalTagPayloadLists: s.globalTagPayloadLists,
+		api.PayloadTypes:          s.payloadTypes,
+		api.PayloadLists:          s.payloadLists,
+		api.PayloadListByID:       s.payloadListByID,
+		api.PayloadListByName:     s.payloadListByName,
+		api.PayloadIOVs:           s.payloadIOVs,
+		api.PayloadIOVByID:        s.payloadIOVByID,
+		api.Lookup:                s.lookup,
+		api.Settings:              s.setting,
+		api.Timeout:               s.timeout,
+	}
+}
+
+// newRouter builds the exact routing of the reference (API.md §2.0):
+// no trailing-slash or case fixing, so "gt/" is 404, except the explicit
+// APPEND_SLASH redirects of api.SlashRedirects.
+func (s *Server) newRouter() *router.Router {
+	r := newExactRouter()
+	handlers := s.handlers()
+	for _, rt := range api.Routes {
+		for _, p := range rt.Paths {
+			path := api.Prefix + p
+			if rt.Method != fasthttp.MethodGet {
+				// Writes never get here (Handler proxies them first), but
+				// registering them lets the router answer a GET on a
+				// write-only path with 405, as the reference does.
+				r.Handle(rt.Method, path, s.proxyWrite)
+				continue
+			}
+			h, ok := handlers[rt.Name]
+			if !ok {
+				panic(fmt.Sprintf("reader: no handler for GET route %s", rt.Name))
+			}
+			get(r, path, s.handle(rt.Name, h))
+		}
+	}
+	get(r, api.HealthzPath, api.Healthz)
+	get(r, api.ReadyzPath, s.readyz)
+
+	// The radix tree cannot hold "payloadiovs" beside "payloadiovs/" (it
+	// reserves the slash-less node for its own trailing-slash redirect), so
+	// the slash-less paths live in a second router consulted only for paths
+	// the first one does not know.
+	redirects := newExactRouter()
+	for _, p := range api.SlashRedirects {
+		get(redirects, api.Prefix+p, appendSlash)
+	}
+	r.NotFound = redirects.Handler
+	return r
+}
+
+// newExactRouter returns a router without path fixing, answering unknown
+// paths and methods with JSON.
+func newExactRouter() *router.Router {
+	r := router.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.HandleOPTIONS = true
+	r.GlobalOPTIONS = options
+	r.NotFound = api.NotFound
+	r.MethodNotAllowed = api.MethodNotAllowed
+	return r
+}
+
+// get registers h for GET and HEAD (fasthttp omits the body of HEAD
+// answers by itself).
+func get(r *router.Router, path string, h fasthttp.RequestHandler) {
+	r.GET(path, h)
+	r.HEAD(path, h)
+}
+
+// handle adapts an endpoint to fasthttp, answering its error.
+func (s *Server) handle(route string, h handlerFunc) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if err := h(ctx); err != nil {
+			s.writeError(ctx, route, err)
+		}
+	}
+}
+
+var apiPrefix = []byte(api.Prefix)
+
+func hasAPIPrefix(path []byte) bool { return bytes.HasPrefix(path, apiPrefix) }
+
+// appendSlash answers a slash-less path of api.SlashRedirects with a 301 to
+// the slashed path, keeping the query string (Django APPEND_SLASH). The
+// Location is relative and built from the raw path, so percent-encoding
+// survives. The body is JSON like every other answer.
+func appendSlash(ctx *fasthttp.RequestCtx) {
+	loc := append([]byte(nil), ctx.Request.URI().PathOriginal()...)
+	loc = append(loc, '/')
+	if q := ctx.URI().QueryString(); len(q) > 0 {
+		loc = append(loc, '?')
+		loc = append(loc, q...)
+	}
+	ctx.Response.Header.SetBytesV(fasthttp.HeaderLocation, loc)
+	body := append([]byte(nil), `{"detail":"Moved permanently.","location":`...)
+	body = wire.AppendString(body, string(loc))
+	body = append(body, '}')
+	api.WriteJSON(ctx, fasthttp.StatusMovedPermanently, body)
+}
+
+// options answers OPTIONS on a known path; the router has already set the
+// Allow header.
+func options(ctx *fasthttp.RequestCtx) {
+	api.WriteJSON(ctx, fasthttp.StatusOK, []byte(`{}`))
+}

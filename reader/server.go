@@ -1,0 +1,231 @@
+// Package reader is the HTTP layer of the stateless read servers: it answers
+// every GET endpoint of the Nopayloaddb-compatible API (API.md §2) from a
+// condcache.ReadService, and proxies every write method to the writer so a
+// client configured with one base URL works (DESIGN.md "Shape"). It holds no
+// state beyond its configuration and imports no storage package; any number
+// of readers can run side by side.
+package reader
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/api"
+)
+
+// Production defaults, used for zero Config fields.
+const (
+	// DefaultReadTimeout bounds reading one request, body included (bulk
+	// uploads pass through here on their way to the writer).
+	DefaultReadTimeout = 60 * time.Second
+	// DefaultWriteTimeout bounds writing one response.
+	DefaultWriteTimeout = 60 * time.Second
+	// DefaultIdleTimeout closes keep-alive connections idle this long. Batch
+	// jobs reuse connections, so it is generous.
+	DefaultIdleTimeout = 120 * time.Second
+	// DefaultMaxRequestBodySize admits the bulk loads proxied to the writer;
+	// GETs carry no body.
+	DefaultMaxRequestBodySize = 64 << 20
+	// DefaultRequestTimeout bounds one ReadService call; a call that
+	// exceeds it is answered 503.
+	DefaultRequestTimeout = 30 * time.Second
+	// DefaultWriterTimeout bounds one proxied write. Clones and bulk loads
+	// of large GTs take a while.
+	DefaultWriterTimeout = 5 * time.Minute
+	// DefaultReadyTimeout bounds the readiness check.
+	DefaultReadyTimeout = 2 * time.Second
+	// DefaultTimeoutEndpointWait is how long GET timeout waits (API.md §2.19).
+	DefaultTimeoutEndpointWait = 1800 * time.Second
+	// DefaultMaxTimeoutWaiters caps concurrent GET timeout calls: each one
+	// holds a connection for up to half an hour (API.md §8.31).
+	DefaultMaxTimeoutWaiters = 1024
+	// DefaultReadBufferSize is the per-connection request header buffer;
+	// JWTs and proxy headers exceed fasthttp's 4 KiB default.
+	DefaultReadBufferSize = 16 << 10
+)
+
+// Config configures a reader Server. Zero fields take the defaults above.
+type Config struct {
+	// Addr is the listen address of ListenAndServe, e.g. "127.0.0.1:8000".
+	Addr string
+	// WriterURL is the base URL of the writer that write requests are
+	// proxied to, e.g. "http://127.0.0.1:8001". Empty: writes get 503.
+	WriterURL string
+	// IOVMode is the effective CDB_IOV_MODE, reported by the settings
+	// endpoint even when the variable is unset (API.md §8.22).
+	IOVMode condcache.IOVMode
+	// Settings is the CDB_* environment captured at start-up, served by
+	// the settings endpoint minus anything that looks secret.
+	Settings map[string]string
+	// Logger receives internal errors; nil discards them.
+	Logger *slog.Logger
+
+	ReadTimeout        time.Duration
+	WriteTimeout       time.Duration
+	IdleTimeout        time.Duration
+	MaxRequestBodySize int
+	ReadBufferSize     int
+
+	// RequestTimeout bounds each ReadService call.
+	RequestTimeout time.Duration
+	// WriterTimeout bounds each proxied write.
+	WriterTimeout time.Duration
+	// ReadyTimeout bounds the readiness check of /readyz.
+	ReadyTimeout time.Duration
+	// TimeoutEndpointWait is how long GET timeout waits before answering.
+	TimeoutEndpointWait time.Duration
+	// MaxTimeoutWaiters caps concurrent GET timeout calls; beyond it they
+	// are answered 503 at once.
+	MaxTimeoutWaiters int
+}
+
+func (c *Config) setDefaults() {
+	setDefault(&c.ReadTimeout, DefaultReadTimeout)
+	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&c.MaxRequestBodySize, DefaultMaxRequestBodySize)
+	setDefault(&c.ReadBufferSize, DefaultReadBufferSize)
+	setDefault(&c.RequestTimeout, DefaultRequestTimeout)
+	setDefault(&c.WriterTimeout, DefaultWriterTimeout)
+	setDefault(&c.ReadyTimeout, DefaultReadyTimeout)
+	setDefault(&c.TimeoutEndpointWait, DefaultTimeoutEndpointWait)
+	setDefault(&c.MaxTimeoutWaiters, DefaultMaxTimeoutWaiters)
+	if c.IOVMode == "" {
+		c.IOVMode = condcache.ModeContinuous
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func setDefault[T time.Duration | int](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Server is a reader HTTP server. Create it with New.
+type Server struct {
+	svc      condcache.ReadService
+	cfg      Config
+	log      *slog.Logger
+	router   *router.Router
+	proxy    *writerProxy
+	settings map[string]string // visible settings, secrets removed
+	http     *fasthttp.Server
+
+	// base is the parent of every service call's context. It is cancelled
+	// only when a graceful shutdown runs out of time, to abort what is left.
+	base       context.Context
+	cancelBase context.CancelFunc
+	// stopping is closed when Shutdown starts: long waits (GET timeout)
+	// end, and /readyz turns 503 so load balancers drain this reader.
+	stopping chan struct{}
+	stopOnce sync.Once
+
+	timeoutWaiters atomic.Int64 // GET timeout calls in progress
+}
+
+// New returns a reader serving svc. It panics if the route table has a GET
+// route without a handler: that is a programming error caught by the tests.
+func New(svc condcache.ReadService, cfg Config) *Server {
+	cfg.setDefaults()
+	s := &Server{
+		svc:      svc,
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "reader"),
+		settings: visibleSettings(cfg.Settings, cfg.IOVMode),
+		stopping: make(chan struct{}),
+	}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
+	proxy, err := newWriterProxy(cfg.WriterURL, cfg.WriterTimeout, cfg.MaxRequestBodySize)
+	if err != nil {
+		// Reads keep working; writes are answered 503 with this reason.
+		s.log.Error("writer proxy disabled", "err", err)
+	}
+	s.proxy = proxy
+	s.router = s.newRouter()
+	s.http = &fasthttp.Server{
+		Handler:                      s.Handler(),
+		ErrorHandler:                 api.RequestErrorHandler,
+		Name:                         "condcache",
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		MaxRequestBodySize:           cfg.MaxRequestBodySize,
+		ReadBufferSize:               cfg.ReadBufferSize,
+		CloseOnShutdown:              true,
+		TCPKeepalive:                 true,
+		DisablePreParseMultipartForm: true, // bodies are proxied verbatim, never parsed here
+		SecureErrorLogMessage:        true, // fasthttp's own error logs must not quote requests (tokens)
+		Logger:                       fasthttpLogger{s.log},
+	}
+	return s
+}
+
+// Handler returns the request handler: writes under api.Prefix go to the
+// writer, everything else through the router. Panics in handlers are
+// answered 500 JSON instead of taking the process down (fasthttp does not
+// recover them).
+func (s *Server) Handler() fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		defer s.recoverPanic(ctx)
+		if api.IsWrite(ctx.Method()) && hasAPIPrefix(ctx.Request.URI().PathOriginal()) {
+			s.proxyWrite(ctx)
+			return
+		}
+		s.router.Handler(ctx)
+	}
+}
+
+// ListenAndServe listens on Config.Addr and serves until Shutdown.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("reader: listen on %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ln)
+}
+
+// Serve serves connections from ln until Shutdown. It returns nil after a
+// Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.http.Serve(ln)
+}
+
+// Shutdown stops accepting connections, ends long waits, and waits for
+// in-flight requests to finish or ctx to expire. If ctx expires first, the
+// service calls still running are cancelled and ctx's error is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopping) })
+	err := s.http.ShutdownWithContext(ctx)
+	if err != nil {
+		s.cancelBase()
+	}
+	if s.proxy != nil {
+		s.proxy.client.CloseIdleConnections()
+	}
+	return err
+}
+
+// serviceContext returns the context of one ReadService call.
+func (s *Server) serviceContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.base, s.cfg.RequestTimeout)
+}
+
+// fasthttpLogger routes fasthttp's own messages (accept errors, failures to
+// write responses) to slog.
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Warn(api.RedactCredentials(fmt.Sprintf(format, args...)), "source", "fasthttp")
+}
