@@ -155,3 +155,19 @@ func (m IOVMode) ValidRange(start, end Point) bool {
 	}
 	return c > 0
 }
+
+// CheckMinors refuses what mode m cannot order: in discrete mode minors must
+// be ≥ 0 (DESIGN.md "Compatibility decisions" 2), because the point before
+// (M, 0) is (M-1, MAX) there. Continuous mode accepts any int64.
+func (m IOVMode) CheckMinors(start, end Point) error {
+	if m != ModeDiscrete {
+		return nil
+	}
+	if start.Minor < 0 {
+		return FieldError(EInvalid, "minor_iov", "Ensure this value is greater than or equal to 0 (discrete IOV mode).")
+	}
+	if end.Minor < 0 {
+		return FieldError(EInvalid, "minor_iov_end", "Ensure this value is greater than or equal to 0 (discrete IOV mode).")
+	}
+	return nil
+}

@@ -79,3 +79,18 @@ func TestPointOrderAndNeighbours(t *testing.T) {
 		t.Error("(5,100)->(4,200) is invalid in both modes")
 	}
 }
+
+func TestCheckMinors(t *testing.T) {
+	if err := ModeContinuous.CheckMinors(Point{Major: 0, Minor: -1}, Point{Major: 1, Minor: -1}); err != nil {
+		t.Errorf("continuous mode must accept negative minors: %v", err)
+	}
+	if ErrorCodeOf(ModeDiscrete.CheckMinors(Point{Major: 0, Minor: -1}, OpenEnd)) != EInvalid {
+		t.Error("discrete mode must refuse a negative start minor")
+	}
+	if ErrorCodeOf(ModeDiscrete.CheckMinors(Point{Major: 0, Minor: 0}, Point{Major: 1, Minor: -1})) != EInvalid {
+		t.Error("discrete mode must refuse a negative end minor")
+	}
+	if err := ModeDiscrete.CheckMinors(Point{Major: -3, Minor: 0}, Point{Major: -2, Minor: 5}); err != nil {
+		t.Errorf("discrete mode accepts negative majors: %v", err)
+	}
+}

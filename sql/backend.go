@@ -57,6 +57,9 @@ type backend struct {
 	// known to hold every write the primary committed; 0 = never.
 	caughtUp atomic.Int64
 	lagBytes atomic.Int64
+	// replayed is the replica's replayed WAL position (bytes) at its last
+	// check; -1 = unknown. Read-your-writes compares it with router.written.
+	replayed atomic.Int64
 	inFlight atomic.Int64
 	reads    atomic.Uint64
 	failures atomic.Uint64
@@ -75,6 +78,7 @@ func newBackend(name string, pool *pgxpool.Pool, primary bool) *backend {
 	// caught up.
 	b.healthy.Store(primary)
 	b.lagBytes.Store(-1)
+	b.replayed.Store(-1)
 	return b
 }
 
@@ -88,6 +92,12 @@ func (b *backend) usable(now int64, maxLag time.Duration) bool {
 	}
 	c := b.caughtUp.Load()
 	return c != 0 && now-c <= int64(maxLag)
+}
+
+// holds reports whether b has every write up to WAL position lsn: always for
+// the primary, for a replica when its last check saw it replayed that far.
+func (b *backend) holds(lsn int64) bool {
+	return b.primary || lsn <= 0 || b.replayed.Load() >= lsn
 }
 
 // setHealthy records the outcome of a check or read; it reports whether the

@@ -143,6 +143,7 @@ func (rt *router) checkReplica(parent context.Context, b *backend, primaryUp boo
 		return
 	}
 	b.standby.Store(standby)
+	b.replayed.Store(replayed)
 	if !standby {
 		rt.setHealthy(b, false, "not a standby (promoted?): it no longer follows the primary")
 		return
@@ -174,6 +175,7 @@ func (rt *router) checkReplica(parent context.Context, b *backend, primaryUp boo
 			return
 		}
 	}
+	b.replayed.Store(replayed)
 	if s, ok := rt.lsn.reachedBy(replayed); ok {
 		b.advanceCaughtUp(s.at)
 	}

@@ -22,6 +22,10 @@ type router struct {
 	replicas []*backend
 	next     atomic.Uint32 // turns among equally loaded replicas
 	lsn      lsnHistory
+	// written is the highest primary WAL position of a write acknowledged
+	// through this reader (ObserveWrite): replicas that have not replayed it
+	// are skipped, so a client reads its own writes.
+	written atomic.Int64
 
 	checks sync.WaitGroup // running replica checks
 
@@ -124,7 +128,9 @@ func (rt *router) do(ctx context.Context, fn func(context.Context, *pgxpool.Pool
 func (rt *router) pick(tried []*backend) *backend {
 	if len(rt.replicas) > 0 {
 		now := time.Now().UnixNano()
-		ok := func(b *backend) bool { return b.usable(now, rt.opts.MaxLag) && !slices.Contains(tried, b) }
+		ok := func(b *backend) bool {
+			return b.usable(now, rt.opts.MaxLag) && b.holds(rt.written.Load()) && !slices.Contains(tried, b)
+		}
 		var least int64
 		ties := 0
 		for _, b := range rt.replicas {
@@ -185,4 +191,14 @@ func (rt *router) anyHealthy() bool {
 		}
 	}
 	return false
+}
+
+// observeWrite raises written to lsn (never lowers it).
+func (rt *router) observeWrite(lsn int64) {
+	for {
+		old := rt.written.Load()
+		if lsn <= old || rt.written.CompareAndSwap(old, lsn) {
+			return
+		}
+	}
 }

@@ -13,6 +13,9 @@ import (
 // for a new IOV: an invalid range for the mode (API.md §3.2, with the
 // reference's text), and texts longer than their columns.
 func (s *Store) checkNewIOV(url, checksum string, start, end condcache.Point) error {
+	if err := s.mode.CheckMinors(start, end); err != nil {
+		return err
+	}
 	if !s.mode.ValidRange(start, end) {
 		return errInvalidRange(url, start, end)
 	}

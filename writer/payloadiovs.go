@@ -28,6 +28,11 @@ func (s *Server) createPayloadIOV(c *call) error {
 	checksum, _ := o.String("checksum", textRule)
 	size := decodeSize(o)
 	start, end, ok := decodeIOV(o)
+	if ok {
+		if err := s.cfg.IOVMode.CheckMinors(start, end); err != nil {
+			return err
+		}
+	}
 	if rawURL, known := o.PeekString("payload_url", false); ok && known && !s.cfg.IOVMode.ValidRange(start, end) {
 		return errInvalidRange(rawURL, start, end)
 	}
@@ -102,6 +107,11 @@ func (s *Server) decodeBulkElement(elem []byte) (condcache.BulkPayloadIOV, error
 	v.PayloadList, _ = o.String("payload_list", refRule)
 	var ok bool
 	v.Start, v.End, ok = decodeIOV(o)
+	if ok {
+		if err := s.cfg.IOVMode.CheckMinors(v.Start, v.End); err != nil {
+			return v, err
+		}
+	}
 	if ok && !s.cfg.IOVMode.ValidRange(v.Start, v.End) {
 		return v, errInvalidRange(v.PayloadURL, v.Start, v.End)
 	}

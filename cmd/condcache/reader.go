@@ -49,11 +49,12 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	defer rd.Close()
 
 	srv := reader.New(rd, reader.Config{
-		Addr:      *addr,
-		WriterURL: *writerURL,
-		IOVMode:   iovMode,
-		Settings:  cdbSettings(),
-		Logger:    logger,
+		Addr:         *addr,
+		WriterURL:    *writerURL,
+		ObserveWrite: rd.ObserveWrite,
+		IOVMode:      iovMode,
+		Settings:     cdbSettings(),
+		Logger:       logger,
 	})
 	return serve(ctx, srv, *addr, *drain, logger, "reader")
 }

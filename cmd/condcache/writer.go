@@ -49,6 +49,9 @@ func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
 		IOVMode: iovMode,
 		Logger:  logger,
 		Ready:   pool.Ping,
+		CommitLSN: func(ctx context.Context) (int64, error) {
+			return cdbsql.CurrentLSN(ctx, pool)
+		},
 	})
 	if err != nil {
 		return err
