@@ -19,6 +19,7 @@ lint:
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	@bash .ci/check-layers
 
 ## deps: install the PostgreSQL server binaries where missing (apt-get as root), or say what to install
 deps:
