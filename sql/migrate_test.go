@@ -27,29 +27,15 @@ func emptyDB(t testing.TB) string {
 	return name
 }
 
-// fixtureSQL returns the schema dump of a Nopayloaddb database from
-// shared/fixtures, found by walking up from the package directory.
+// fixtureSQL returns the schema dump of a real Nopayloaddb database, kept in
+// testdata (a copy of the team's shared/fixtures, so a clean clone tests it).
 func fixtureSQL(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	b, err := os.ReadFile(filepath.Join("testdata", "nopayloaddb-schema.sql"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const rel = "shared/fixtures/nopayloaddb-schema.sql"
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, rel))
-		if err == nil {
-			return string(b)
-		}
-		if !errors.Is(err, os.ErrNotExist) {
-			t.Fatal(err)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("%s not found in any parent directory of the package", rel)
-		}
-		dir = parent
-	}
+	return string(b)
 }
 
 // nopayloaddbDB returns a database holding the Nopayloaddb schema as
