@@ -82,23 +82,13 @@ func (p Point) CombIOV() string {
 func (p Point) AppendCombIOV(b []byte) []byte {
 	// value = major*10^19 + minor as a two's-complement 128-bit integer
 	// (|value| < 2^127), printed with the decimal point 19 digits from the right.
-	const scale = 10_000_000_000_000_000_000 // 10^19 fits in a uint64
-	hi, lo := bits.Mul64(abs64(p.Major), scale)
-	if p.Major < 0 {
-		hi, lo = neg128(hi, lo)
-	}
-	var carry uint64
-	lo, carry = bits.Add64(lo, uint64(p.Minor), 0)
-	hi += carry
-	if p.Minor < 0 {
-		hi-- // sign extension of the minor into the high word
-	}
+	hi, lo := p.comb128()
 	neg := int64(hi) < 0
 	if neg {
 		hi, lo = neg128(hi, lo)
 		b = append(b, '-')
 	}
-	q, r := bits.Div64(hi, lo, scale) // hi < scale because |major| < 2^63
+	q, r := bits.Div64(hi, lo, combScale) // hi < scale because |major| < 2^63
 	b = strconv.AppendUint(b, q, 10)
 	b = append(b, '.')
 	var frac [19]byte

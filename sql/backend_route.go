@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -92,11 +93,18 @@ const triedOnStack = 8
 // by load, then the primary. fn must not keep results of a failed attempt:
 // it runs again from scratch.
 func (rt *router) do(ctx context.Context, fn func(context.Context, *pgxpool.Pool) error) error {
+	return rt.doAt(ctx, 0, fn)
+}
+
+// doAt is do restricted to backends that have replayed WAL position minLSN
+// (and whatever ObserveWrite asked for). fn may return errBehind to move on
+// to the next backend without blaming this one.
+func (rt *router) doAt(ctx context.Context, minLSN int64, fn func(context.Context, *pgxpool.Pool) error) error {
 	var buf [triedOnStack]*backend
 	tried := buf[:0]
 	var last error
 	for {
-		b := rt.pick(tried)
+		b := rt.pick(tried, minLSN)
 		if b == nil {
 			return errUnavailable(last)
 		}
@@ -112,6 +120,10 @@ func (rt *router) do(ctx context.Context, fn func(context.Context, *pgxpool.Pool
 			}
 			return nil
 		}
+		if errors.Is(err, errBehind) {
+			last = err
+			continue
+		}
 		switch classify(ctx, err) {
 		case failAnswer:
 			return err
@@ -123,13 +135,19 @@ func (rt *router) do(ctx context.Context, fn func(context.Context, *pgxpool.Pool
 	}
 }
 
+// errBehind is returned by a read that found its backend behind a write the
+// caller knows of (a generation check): the next backend is tried, and this
+// one stays in service.
+var errBehind = errors.New("sql: backend is behind the generation the caller needs")
+
 // pick returns the least-loaded usable replica not yet tried (equal loads
 // take turns), else the primary if not yet tried, else nil.
-func (rt *router) pick(tried []*backend) *backend {
+func (rt *router) pick(tried []*backend, minLSN int64) *backend {
 	if len(rt.replicas) > 0 {
 		now := time.Now().UnixNano()
+		minLSN = max(minLSN, rt.written.Load())
 		ok := func(b *backend) bool {
-			return b.usable(now, rt.opts.MaxLag) && b.holds(rt.written.Load()) && !slices.Contains(tried, b)
+			return b.usable(now, rt.opts.MaxLag) && b.holds(minLSN) && !slices.Contains(tried, b)
 		}
 		var least int64
 		ties := 0

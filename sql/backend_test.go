@@ -139,12 +139,16 @@ func TestReaderReplicaMatchesPrimary(t *testing.T) {
 		t.Errorf("BrowsePayloadIOVs on the replica = %+v, %v; on the primary %+v, %v", gotPage, err2, wantPage, err1)
 	}
 
-	reads := uint64(len(points) + 2)
-	if r := backendStatus(t, onReplica, "replica1"); r.Reads != reads || r.Failures != 0 || !r.Healthy || r.LagBytes < 0 || r.Lag < 0 {
-		t.Errorf("replica status = %+v, want %d reads served", r, reads)
+	// Lookups go to the replica. The other reads must see every write
+	// committed before them, so they go to the replica only when its last
+	// check saw it replay the primary's current position; other tests keep
+	// writing to the shared cluster, so either backend may serve them.
+	r, pr := backendStatus(t, onReplica, "replica1"), backendStatus(t, onReplica, "primary")
+	if r.Reads < uint64(len(points)) || r.Failures != 0 || !r.Healthy || r.LagBytes < 0 || r.Lag < 0 {
+		t.Errorf("replica status = %+v, want at least the %d lookups served", r, len(points))
 	}
-	if pr := backendStatus(t, onReplica, "primary"); pr.Reads != 0 || !pr.Primary || !pr.Usable {
-		t.Errorf("primary status = %+v, want no reads", pr)
+	if total := r.Reads + pr.Reads; total != uint64(len(points)+2) || !pr.Primary || !pr.Usable {
+		t.Errorf("primary status = %+v, replica %+v: want %d reads in all", pr, r, len(points)+2)
 	}
 	if err := onReplica.Ready(ctx); err != nil {
 		t.Errorf("Ready: %v", err)

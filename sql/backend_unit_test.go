@@ -138,17 +138,17 @@ func TestRouterPick(t *testing.T) {
 
 	// The least-loaded usable replica, whatever the round-robin start.
 	for range 5 {
-		if b := rt.pick(nil); b != r2 {
+		if b := rt.pick(nil, 0); b != r2 {
 			t.Fatalf("pick = %s, want r2 (least loaded; r3 unusable)", b.name)
 		}
 	}
-	if b := rt.pick([]*backend{r2}); b != r1 {
+	if b := rt.pick([]*backend{r2}, 0); b != r1 {
 		t.Errorf("pick after r2 failed = %s, want r1", b.name)
 	}
-	if b := rt.pick([]*backend{r2, r1}); b != primary {
+	if b := rt.pick([]*backend{r2, r1}, 0); b != primary {
 		t.Errorf("pick after both replicas failed = %s, want the primary", b.name)
 	}
-	if b := rt.pick([]*backend{r2, r1, primary}); b != nil {
+	if b := rt.pick([]*backend{r2, r1, primary}, 0); b != nil {
 		t.Errorf("pick after everything failed = %s, want none", b.name)
 	}
 
@@ -157,7 +157,7 @@ func TestRouterPick(t *testing.T) {
 	r2.inFlight.Store(0)
 	seen := map[string]int{}
 	for range 10 {
-		seen[rt.pick(nil).name]++
+		seen[rt.pick(nil, 0).name]++
 	}
 	if seen["r1"] != 5 || seen["r2"] != 5 {
 		t.Errorf("equal loads picked %v, want an even spread", seen)

@@ -40,7 +40,8 @@ type ReaderOptions struct {
 // and then to the primary when a backend cannot be reached. Every read is
 // one statement or one read-only snapshot, so retrying it elsewhere is safe.
 type Reader struct {
-	rt *router
+	rt   *router
+	sync syncPoint
 }
 
 var _ condcache.ReadService = (*Reader)(nil)
@@ -81,9 +82,11 @@ func (r *Reader) Ready(ctx context.Context) error {
 // repeatable read runs on hot standbys too.
 var snapshotOptions = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 
-// inSnapshot runs fn in a read-only snapshot on a routed backend.
+// inSnapshot runs fn in a read-only snapshot on a routed backend that holds
+// every write committed before the call (the reference reads all of these
+// from the primary, and clients rely on it: API.md §6, §7 item 15).
 func (r *Reader) inSnapshot(ctx context.Context, fn func(pgx.Tx) error) error {
-	return r.rt.do(ctx, func(ctx context.Context, db *pgxpool.Pool) error {
+	return r.rt.doAt(ctx, r.latestLSN(ctx), func(ctx context.Context, db *pgxpool.Pool) error {
 		return pgx.BeginTxFunc(ctx, db, snapshotOptions, fn)
 	})
 }
@@ -91,10 +94,11 @@ func (r *Reader) inSnapshot(ctx context.Context, fn func(pgx.Tx) error) error {
 // errNotFound is the reference's 404 detail for a detail view.
 func errNotFound() error { return condcache.Errorf(condcache.ENotFound, "Not found.") }
 
-// queryAll runs one statement on a routed backend and scans every row.
+// queryAll runs one statement on a routed backend that holds every write
+// committed before the call, and scans every row.
 func queryAll[T any](ctx context.Context, r *Reader, scan func(pgx.Row) (T, error), sql string, args ...any) ([]T, error) {
 	var out []T
-	err := r.rt.do(ctx, func(ctx context.Context, db *pgxpool.Pool) error {
+	err := r.rt.doAt(ctx, r.latestLSN(ctx), func(ctx context.Context, db *pgxpool.Pool) error {
 		rows, err := db.Query(ctx, sql, args...)
 		if err != nil {
 			return err
@@ -109,11 +113,12 @@ func queryAll[T any](ctx context.Context, r *Reader, scan func(pgx.Row) (T, erro
 	return out, err
 }
 
-// queryOne runs one statement on a routed backend and scans its one row;
+// queryOne runs one statement on a routed backend that holds every write
+// committed before the call, and scans its one row;
 // no row is ENotFound.
 func queryOne[T any](ctx context.Context, r *Reader, scan func(pgx.Row) (T, error), sql string, args ...any) (T, error) {
 	var out T
-	err := r.rt.do(ctx, func(ctx context.Context, db *pgxpool.Pool) error {
+	err := r.rt.doAt(ctx, r.latestLSN(ctx), func(ctx context.Context, db *pgxpool.Pool) error {
 		v, err := scan(db.QueryRow(ctx, sql, args...))
 		if err != nil {
 			return err

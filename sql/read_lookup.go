@@ -17,50 +17,148 @@ import (
 // invisible; ends are not looked at. Rows come ordered by type name, then
 // list id, so answers are byte-for-byte repeatable.
 //
+// In the same snapshot it reads what caches need (DESIGN.md freshness
+// contract): the GT's generation and status, and for each list the next IOV
+// start after the point (a second descent of the same index), which bounds
+// the window of points sharing this answer. The first row always exists;
+// its lookup columns are NULL when the GT is unknown or has no lists, and a
+// list with no IOV at or before the point comes with NULL lookup columns but
+// its next start.
+//
 // The statement text is constant, so pgx prepares it once per connection
 // and every later lookup is a single Bind/Execute round trip.
-const lookupSQL = `SELECT t.name, i.payload_url, i.checksum, i.size,
-	i.major_iov, i.minor_iov, i.major_iov_end, i.minor_iov_end, i.extra
-FROM "GlobalTag" g
-JOIN "PayloadList" l ON l.global_tag_id = g.id
-JOIN "PayloadType" t ON t.id = l.payload_type_id
-CROSS JOIN LATERAL (
-	SELECT i.payload_url, i.checksum, i.size,
-		i.major_iov, i.minor_iov, i.major_iov_end, i.minor_iov_end, i.extra
-	FROM "PayloadIOV" i
-	WHERE i.payload_list_id = l.id AND i.comb_iov <= $2::text::numeric
-	ORDER BY i.comb_iov DESC NULLS LAST, i.id DESC
-	LIMIT 1
-) i
-WHERE g.name = $1
-ORDER BY t.name, l.id`
+const lookupSQL = `SELECT
+	coalesce((SELECT generation FROM condcache_generation WHERE global_tag = $1), 0),
+	gt.status, r.type_name, r.payload_url, r.checksum, r.size,
+	r.major_iov, r.minor_iov, r.major_iov_end, r.minor_iov_end, r.extra, r.comb,
+	r.next_comb, r.next_major, r.next_minor
+FROM (SELECT s.name AS status, g.id FROM "GlobalTag" g
+      JOIN "GlobalTagStatus" s ON s.id = g.status_id WHERE g.name = $1) gt
+RIGHT JOIN (SELECT 1) one ON true
+LEFT JOIN LATERAL (
+	SELECT t.name AS type_name, l.id AS list_id, i.payload_url, i.checksum, i.size,
+		i.major_iov, i.minor_iov, i.major_iov_end, i.minor_iov_end, i.extra, i.comb_iov::text AS comb,
+		n.comb_iov::text AS next_comb, n.major_iov AS next_major, n.minor_iov AS next_minor
+	FROM "PayloadList" l
+	JOIN "PayloadType" t ON t.id = l.payload_type_id
+	LEFT JOIN LATERAL (
+		SELECT i.payload_url, i.checksum, i.size, i.major_iov, i.minor_iov,
+			i.major_iov_end, i.minor_iov_end, i.extra, i.comb_iov
+		FROM "PayloadIOV" i
+		WHERE i.payload_list_id = l.id AND i.comb_iov <= $2::text::numeric
+		ORDER BY i.comb_iov DESC NULLS LAST, i.id DESC
+		LIMIT 1
+	) i ON true
+	LEFT JOIN LATERAL (
+		SELECT n.comb_iov, n.major_iov, n.minor_iov
+		FROM "PayloadIOV" n
+		WHERE n.payload_list_id = l.id AND n.comb_iov > $2::text::numeric
+		ORDER BY n.comb_iov ASC NULLS FIRST, n.id ASC
+		LIMIT 1
+	) n ON true
+	WHERE l.global_tag_id = gt.id
+) r ON true
+ORDER BY r.type_name, r.list_id`
 
 // Lookup returns, for every list attached to GT globalTag, the IOV holding
 // at point at. An unknown GT gives no rows and no error.
 func (r *Reader) Lookup(ctx context.Context, globalTag string, at condcache.Point) ([]condcache.LookupRow, error) {
+	res, err := r.LookupAt(ctx, globalTag, at, condcache.Freshness{})
+	return res.Rows, err
+}
+
+// LookupAt is Lookup with the GT's generation, status and answer window,
+// read from a backend at least as fresh as need asks.
+func (r *Reader) LookupAt(ctx context.Context, globalTag string, at condcache.Point, need condcache.Freshness) (condcache.LookupResult, error) {
 	var buf [40]byte
 	point := string(at.AppendCombIOV(buf[:0]))
-	var out []condcache.LookupRow
-	err := r.rt.do(ctx, func(ctx context.Context, db *pgxpool.Pool) error {
-		rows, err := db.Query(ctx, lookupSQL, globalTag, point)
+	var minLSN int64
+	if need.Latest {
+		minLSN = r.latestLSN(ctx)
+	}
+	var out condcache.LookupResult
+	err := r.rt.doAt(ctx, minLSN, func(ctx context.Context, db *pgxpool.Pool) error {
+		res, err := lookup(ctx, db, globalTag, point)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		res := make([]condcache.LookupRow, 0, 8)
-		for rows.Next() {
-			res = append(res, condcache.LookupRow{})
-			v := &res[len(res)-1]
-			if err := rows.Scan(&v.PayloadType, &v.PayloadURL, &v.Checksum, &v.Size,
-				&v.Start.Major, &v.Start.Minor, &v.End.Major, &v.End.Minor, &v.Revision); err != nil {
-				return err
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
+		if res.Generation < need.MinGeneration && db != r.rt.primary.pool {
+			return errBehind
 		}
 		out = res
 		return nil
 	})
 	return out, err
+}
+
+// lookup runs lookupSQL on db and computes the window.
+func lookup(ctx context.Context, db *pgxpool.Pool, globalTag, point string) (condcache.LookupResult, error) {
+	res := condcache.LookupResult{Rows: make([]condcache.LookupRow, 0, 8)}
+	res.Window.From, res.Window.Until = condcache.MinCombKey, condcache.MaxCombKey
+	rows, err := db.Query(ctx, lookupSQL, globalTag, point)
+	if err != nil {
+		return res, err
+	}
+	defer rows.Close()
+	var (
+		status           *string
+		typ, url, cksum  *string
+		size             *int64
+		start, end       nullPoint
+		extra            *string
+		comb, next       *string
+		nextMaj, nextMin *int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&res.Generation, &status, &typ, &url, &cksum, &size,
+			&start.major, &start.minor, &end.major, &end.minor, &extra, &comb,
+			&next, &nextMaj, &nextMin); err != nil {
+			return res, err
+		}
+		if status != nil {
+			res.Found, res.Status = true, *status
+		}
+		if next != nil {
+			k, err := condcache.ParseCombKey(*next)
+			if err != nil {
+				return res, err
+			}
+			if string(k[:]) < string(res.Window.Until[:]) {
+				res.Window.Until, res.Window.HasUntil = k, true
+				res.Window.UntilPoint = condcache.Point{Major: deref(nextMaj), Minor: deref(nextMin)}
+			}
+		}
+		if comb == nil {
+			continue // unknown GT, no lists, or nothing at or before the point
+		}
+		k, err := condcache.ParseCombKey(*comb)
+		if err != nil {
+			return res, err
+		}
+		row := condcache.LookupRow{PayloadType: deref(typ), PayloadURL: deref(url), Checksum: deref(cksum),
+			Size: size, Start: start.point(), End: end.point(), Revision: extra}
+		if !res.Window.HasFrom || string(k[:]) > string(res.Window.From[:]) {
+			res.Window.From, res.Window.HasFrom, res.Window.FromPoint = k, true, row.Start
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	if err := rows.Err(); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// nullPoint scans a (major, minor) pair of nullable columns.
+type nullPoint struct{ major, minor *int64 }
+
+func (p nullPoint) point() condcache.Point {
+	return condcache.Point{Major: deref(p.major), Minor: deref(p.minor)}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
