@@ -21,7 +21,7 @@ lint:
 	$(STATICCHECK) ./...
 	@bash .ci/check-layers
 
-## deps: install the PostgreSQL server binaries where missing (apt-get as root), or say what to install
+## deps: install the PostgreSQL server binaries and redis-server where missing (apt-get as root), or say what to install
 deps:
 	@bash .ci/install-deps
 

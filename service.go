@@ -42,9 +42,11 @@ type WriteService interface {
 // ReadService answers every read. Implemented by sql.Reader over replicas with
 // fallback to the primary.
 type ReadService interface {
-	// Lookup returns, for every list attached to the GT, the IOV with the
-	// greatest comb_iov ≤ at (ties: highest id). Unknown GT: no rows, no error.
-	Lookup(ctx context.Context, globalTag string, at Point) ([]LookupRow, error)
+	// LookupAt returns, for every list attached to the GT, the IOV with the
+	// greatest comb_iov ≤ at (ties: highest id), with the GT's generation,
+	// status and answer window, from a backend as fresh as need asks.
+	// Unknown GT: no rows, no error.
+	LookupAt(ctx context.Context, globalTag string, at Point, need Freshness) (LookupResult, error)
 
 	GlobalTagStatuses(ctx context.Context) ([]GlobalTagStatus, error)
 

@@ -115,6 +115,8 @@ type LookupResult struct {
 	// (0 when the database has none for this name).
 	Generation int64
 	Window     Window
+	// Source is the backend that answered: "primary" or "replica".
+	Source string
 }
 
 // Freshness says how fresh a read must be.

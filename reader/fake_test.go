@@ -79,7 +79,13 @@ func (f *fakeService) recordBrowse(q condcache.BrowseQuery) {
 	f.mu.Unlock()
 }
 
-func (f *fakeService) Lookup(ctx context.Context, globalTag string, at condcache.Point) ([]condcache.LookupRow, error) {
+func (f *fakeService) LookupAt(ctx context.Context, globalTag string, at condcache.Point, _ condcache.Freshness) (condcache.LookupResult, error) {
+	rows, err := f.lookup(globalTag, at)
+	return condcache.LookupResult{Rows: rows, Found: rows != nil, Status: "unlocked", Generation: 1,
+		Window: condcache.Window{From: condcache.MinCombKey, Until: condcache.MaxCombKey}}, err
+}
+
+func (f *fakeService) lookup(globalTag string, at condcache.Point) ([]condcache.LookupRow, error) {
 	f.mu.Lock()
 	f.lookups = append(f.lookups, lookupCall{globalTag, at})
 	f.mu.Unlock()

@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"strconv"
@@ -91,6 +92,13 @@ func lookupInt(name string, v []byte) (int64, error) {
 // for every list attached to the GT, the IOV holding at the point, as
 // 9-column positional rows or, with shape=dict, objects. An unknown GT or
 // a missing parameter answers [].
+//
+// With a cache (DESIGN.md freshness contract): a hit is answered from
+// Redis; on a miss the database answer must be at least as new as the
+// generation Redis knows (older replicas are skipped) and is stored only if
+// Redis still holds that generation; when Redis cannot vouch for the GT
+// (down, restarted, a write in flight) the answer comes from a backend that
+// has every committed write, and nothing is stored.
 func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 	p, err := parseLookup(ctx.QueryArgs())
 	if err != nil {
@@ -100,21 +108,118 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 		api.WriteJSON(ctx, fasthttp.StatusOK, emptyArray)
 		return nil
 	}
+	gt := string(p.globalTag)
+	need := condcache.Freshness{Latest: true}
+	var known int64 // the generation the cache holds, when it can vouch for one
+	if s.cfg.Cache != nil {
+		cctx, cancel := s.serviceContext()
+		c, err := s.cfg.Cache.GetLookup(cctx, gt, p.at, p.dict)
+		cancel()
+		switch {
+		case err != nil:
+			// Redis down or slow: answer from PostgreSQL (the breaker keeps
+			// a dead Redis from costing every request its timeout).
+		case c.State == condcache.CacheHit:
+			s.countSource("redis")
+			writeLookup(ctx, c.Generation, true, c.Status, c.Window, c.Body)
+			return nil
+		case c.State == condcache.CacheMiss:
+			need = condcache.Freshness{MinGeneration: c.Generation}
+			known = c.Generation
+		}
+	}
 	sctx, cancel := s.serviceContext()
-	rows, err := s.svc.Lookup(sctx, string(p.globalTag), p.at)
+	res, err := s.svc.LookupAt(sctx, gt, p.at, need)
 	cancel()
 	if err != nil {
 		return err
 	}
+	s.countSource(res.Source)
 	// Encode into the response's own pooled buffer: fasthttp hands it back
 	// to its pool after writing, so steady-state lookups reuse memory.
 	b := ctx.Response.SwapBody(nil)[:0]
 	if p.dict {
-		b = wire.AppendLookupDicts(b, rows)
+		b = wire.AppendLookupDicts(b, res.Rows)
 	} else {
-		b = wire.AppendLookupRows(b, rows)
+		b = wire.AppendLookupRows(b, res.Rows)
 	}
-	ctx.Response.SwapBody(b)
-	ctx.Response.Header.SetContentTypeBytes(jsonContentType)
+	if known > 0 && res.Found && res.Generation == known {
+		fctx, cancel := s.serviceContext()
+		_, _ = s.cfg.Cache.FillLookup(fctx, gt, p.dict, &res, b) // best effort: a failed fill is only a later miss
+		cancel()
+	}
+	writeLookup(ctx, res.Generation, res.Found, res.Status, res.Window, b)
 	return nil
+}
+
+func (s *Server) countSource(source string) {
+	if s.cfg.LookupSources != nil {
+		s.cfg.LookupSources.WithLabelValues(source).Inc()
+	}
+}
+
+// Cache-Control by GT status (DESIGN.md "Lookups"): a frozen GT never
+// changes; a locked one changes only by non-conflicting additions, rarely;
+// anything else must be revalidated (cheap: an ETag match is a 304).
+const (
+	cacheFrozen   = "public, max-age=31536000, immutable"
+	cacheLocked   = "public, max-age=3600"
+	cacheUnlocked = "no-cache"
+)
+
+// writeLookup answers a lookup with its HTTP caching headers: an ETag of
+// the GT's generation (the URL fixes GT, point and shape, and a generation
+// fixes the answer), a 304 when the client already has it, Cache-Control by
+// status, and the window of points sharing this answer.
+func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string, w condcache.Window, body []byte) {
+	h := &ctx.Response.Header
+	h.SetContentTypeBytes(jsonContentType)
+	if w.HasFrom {
+		h.Set(api.HeaderValidFrom, pointHeader(w.FromPoint))
+	}
+	if w.HasUntil {
+		h.Set(api.HeaderValidUntil, pointHeader(w.UntilPoint))
+	}
+	if !found || gen <= 0 {
+		h.Set(fasthttp.HeaderCacheControl, cacheUnlocked)
+		ctx.Response.SwapBody(body)
+		return
+	}
+	var etag [24]byte
+	tag := strconv.AppendInt(append(etag[:0], '"', 'g'), gen, 10)
+	tag = append(tag, '"')
+	h.SetBytesV(fasthttp.HeaderETag, tag)
+	switch status {
+	case "frozen":
+		h.Set(fasthttp.HeaderCacheControl, cacheFrozen)
+	case "locked":
+		h.Set(fasthttp.HeaderCacheControl, cacheLocked)
+	default:
+		h.Set(fasthttp.HeaderCacheControl, cacheUnlocked)
+	}
+	if etagMatches(ctx.Request.Header.Peek(fasthttp.HeaderIfNoneMatch), tag) {
+		ctx.Response.SetStatusCode(fasthttp.StatusNotModified)
+		ctx.Response.SkipBody = true
+		return
+	}
+	ctx.Response.SwapBody(body)
+}
+
+// etagMatches reports whether an If-None-Match list names tag (or is "*").
+func etagMatches(inm, tag []byte) bool {
+	for len(inm) > 0 {
+		var item []byte
+		item, inm, _ = bytes.Cut(inm, []byte(","))
+		item = bytes.TrimSpace(item)
+		item = bytes.TrimPrefix(item, []byte("W/")) // weak comparison, RFC 9110 §13.1.2
+		if bytes.Equal(item, tag) || bytes.Equal(item, []byte("*")) {
+			return true
+		}
+	}
+	return false
+}
+
+// pointHeader formats a point as "major.minor".
+func pointHeader(p condcache.Point) string {
+	return strconv.FormatInt(p.Major, 10) + "." + strconv.FormatInt(p.Minor, 10)
 }

@@ -56,11 +56,14 @@ func (s *Server) newRouter() *router.Router {
 			if !ok {
 				panic(fmt.Sprintf("reader: no handler for GET route %s", rt.Name))
 			}
-			get(r, path, s.handle(rt.Name, h))
+			get(r, path, s.cfg.Metrics.Instrument(rt.Name, s.handle(rt.Name, h)))
 		}
 	}
 	get(r, api.HealthzPath, api.Healthz)
 	get(r, api.ReadyzPath, s.readyz)
+	if s.cfg.Gatherer != nil {
+		get(r, api.MetricsPath, api.MetricsHandler(s.cfg.Gatherer))
+	}
 
 	// The radix tree cannot hold "payloadiovs" beside "payloadiovs/" (it
 	// reserves the slash-less node for its own trailing-slash redirect), so

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/router"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache"
@@ -71,6 +72,16 @@ type Config struct {
 	Settings map[string]string
 	// Logger receives internal errors; nil discards them.
 	Logger *slog.Logger
+	// Cache, if set, answers lookups and stores them (DESIGN.md freshness
+	// contract). Without it every lookup reads the latest state.
+	Cache condcache.LookupCache
+	// Metrics, if set, receives request metrics; Gatherer, if set, is
+	// served on /metrics.
+	Metrics  *api.HTTPMetrics
+	Gatherer prometheus.Gatherer
+	// LookupSources, if set, counts lookups by where the answer came from
+	// (redis, replica, primary).
+	LookupSources *prometheus.CounterVec
 
 	ReadTimeout        time.Duration
 	WriteTimeout       time.Duration

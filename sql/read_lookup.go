@@ -82,8 +82,13 @@ func (r *Reader) LookupAt(ctx context.Context, globalTag string, at condcache.Po
 		if err != nil {
 			return err
 		}
-		if res.Generation < need.MinGeneration && db != r.rt.primary.pool {
+		onPrimary := db == r.rt.primary.pool
+		if res.Generation < need.MinGeneration && !onPrimary {
 			return errBehind
+		}
+		res.Source = "replica"
+		if onPrimary {
+			res.Source = "primary"
 		}
 		out = res
 		return nil

@@ -31,6 +31,10 @@ import (
 type Store struct {
 	db   *pgxpool.Pool
 	mode condcache.IOVMode
+	// inv, when set, is told about every transaction's GT changes: marked
+	// before commit (a failure refuses the write), published after.
+	inv         condcache.Invalidator
+	undelivered func(error)
 }
 
 var _ condcache.WriteService = (*Store)(nil)
@@ -39,6 +43,15 @@ var _ condcache.WriteService = (*Store)(nil)
 // range rules of mode.
 func NewStore(primary *pgxpool.Pool, mode condcache.IOVMode) *Store {
 	return &Store{db: primary, mode: mode}
+}
+
+// SetInvalidator makes every write tell inv about the GTs it changes
+// (DESIGN.md freshness contract): before commit, Mark (if that fails the
+// write is refused and nothing is written); after commit and before the
+// method returns, Publish. An invalidation that cannot be published stays in
+// the outbox, and undelivered is called so that a relay retries it.
+func (s *Store) SetInvalidator(inv condcache.Invalidator, undelivered func(error)) {
+	s.inv, s.undelivered = inv, undelivered
 }
 
 // maxTxAttempts bounds how often a transaction that lost a race is re-run.
@@ -56,11 +69,22 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 
 func (s *Store) inTxOpts(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
 	var err error
+	var invs []condcache.Invalidation
 	for attempt := 1; ; attempt++ {
-		err = pgx.BeginTxFunc(ctx, s.db, opts, fn)
+		err = pgx.BeginTxFunc(ctx, s.db, opts, func(tx pgx.Tx) error {
+			if err := fn(tx); err != nil || s.inv == nil {
+				return err
+			}
+			var err error
+			invs, err = s.markBeforeCommit(ctx, tx)
+			return err
+		})
 		if err == nil || attempt == maxTxAttempts || !retryable(err) || ctx.Err() != nil {
 			break
 		}
+	}
+	if err == nil && s.inv != nil {
+		s.publishAfterCommit(ctx, invs)
 	}
 	return storeError(err)
 }

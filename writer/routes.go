@@ -117,11 +117,14 @@ func (s *Server) newRouter() *router.Router {
 			if !ok {
 				panic(fmt.Sprintf("writer: no endpoint for %s route %s", rt.Method, rt.Name))
 			}
-			r.Handle(rt.Method, path, s.handle(rt.Name, h))
+			r.Handle(rt.Method, path, s.cfg.Metrics.Instrument(rt.Name, s.handle(rt.Name, h)))
 		}
 	}
 	get(r, api.HealthzPath, named("healthz", api.Healthz))
 	get(r, api.ReadyzPath, named("readyz", s.readyz))
+	if s.cfg.Gatherer != nil {
+		get(r, api.MetricsPath, named("metrics", api.MetricsHandler(s.cfg.Gatherer)))
+	}
 
 	// The radix tree cannot hold "payloadiovs" beside "payloadiovs/" (it
 	// reserves the slash-less node for its trailing-slash redirect), so the

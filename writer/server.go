@@ -10,6 +10,7 @@ package writer
 import (
 	"context"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"sync"
@@ -62,6 +63,10 @@ type Config struct {
 	IOVMode condcache.IOVMode
 	// Logger receives the access log and internal errors; nil discards.
 	Logger *slog.Logger
+	// Metrics, if set, receives request metrics; Gatherer, if set, is
+	// served on /metrics.
+	Metrics  *api.HTTPMetrics
+	Gatherer prometheus.Gatherer
 	// Ready reports whether the writer can serve (e.g. the database
 	// answers); /readyz is 503 while it returns an error. Nil: always ready.
 	Ready func(ctx context.Context) error

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/reader"
 	cdbsql "github.com/condcache/condcache/sql"
 )
@@ -24,6 +26,7 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	maxLag := fs.Duration("max-lag", envDuration("CONDCACHE_MAX_LAG", time.Second), "skip a replica that has not caught up with the primary for this long (env CONDCACHE_MAX_LAG)")
 	maxConns := fs.Int("max-conns", envInt("CONDCACHE_READER_MAX_CONNS", 16), "PostgreSQL pool size per backend (env CONDCACHE_READER_MAX_CONNS)")
 	drain := fs.Duration("drain", envDuration("CONDCACHE_DRAIN", 10*time.Second), "how long shutdown waits for in-flight requests (env CONDCACHE_DRAIN)")
+	cacheOpts := addCacheFlags(fs)
 	_ = fs.Parse(args)
 
 	iovMode, err := condcache.ParseIOVMode(*mode)
@@ -48,13 +51,34 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	rd.Start(ctx)
 	defer rd.Close()
 
+	reg := newRegistry()
+	rd.RegisterMetrics(reg)
+	var lookupCache condcache.LookupCache
+	c, err := cacheOpts.open(reg, logger)
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		defer c.Close()
+		lookupCache = c
+	}
+	sources := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "condcache_lookups_total",
+		Help: "Lookups answered, by source: redis, replica or primary.",
+	}, []string{"source"})
+	reg.MustRegister(sources)
+
 	srv := reader.New(rd, reader.Config{
-		Addr:         *addr,
-		WriterURL:    *writerURL,
-		ObserveWrite: rd.ObserveWrite,
-		IOVMode:      iovMode,
-		Settings:     cdbSettings(),
-		Logger:       logger,
+		Addr:          *addr,
+		WriterURL:     *writerURL,
+		ObserveWrite:  rd.ObserveWrite,
+		IOVMode:       iovMode,
+		Settings:      cdbSettings(),
+		Logger:        logger,
+		Cache:         lookupCache,
+		Metrics:       api.NewHTTPMetrics(reg),
+		Gatherer:      reg,
+		LookupSources: sources,
 	})
 	return serve(ctx, srv, *addr, *drain, logger, "reader")
 }

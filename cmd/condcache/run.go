@@ -25,6 +25,7 @@ func runStack(ctx context.Context, args []string, logger *slog.Logger) error {
 	readerAddr := fs.String("reader-addr", envOr("CONDCACHE_READER_ADDR", "127.0.0.1:8000"), "reader address (env CONDCACHE_READER_ADDR)")
 	writerAddr := fs.String("writer-addr", envOr("CONDCACHE_WRITER_ADDR", "127.0.0.1:8001"), "writer address (env CONDCACHE_WRITER_ADDR)")
 	pgPort := fs.Int("pg-port", envInt("CONDCACHE_PG_PORT", 15432), "PostgreSQL primary port; the replica uses the next one (env CONDCACHE_PG_PORT)")
+	redisPort := fs.Int("redis-port", envInt("CONDCACHE_REDIS_PORT", 16379), "Redis port (env CONDCACHE_REDIS_PORT)")
 	demo := fs.Bool("demo", true, "load the demo data set")
 	_ = fs.Parse(args)
 
@@ -48,6 +49,8 @@ func runStack(ctx context.Context, args []string, logger *slog.Logger) error {
 		Replicas:     1,
 		PrimaryPort:  *pgPort,
 		ReplicaPorts: []int{*pgPort + 1},
+		Redis:        true,
+		RedisPort:    *redisPort,
 		Log:          os.Stderr,
 	})
 	if err != nil {
@@ -81,6 +84,8 @@ condcache is up (%.1fs):
   writer      %s
   primary     %s
   replica     %s
+  redis       %s
+  metrics     %s/metrics
   state, logs %s
 
 Try a lookup:
@@ -88,7 +93,8 @@ Try a lookup:
 
 Ctrl-C stops everything.
 `, time.Since(start).Seconds(), servers.ReaderURL, servers.WriterURL,
-		stack.Primary.DSN(database), stack.Replicas[0].DSN(database), state,
+		stack.Primary.DSN(database), stack.Replicas[0].DSN(database),
+		"redis://"+stack.Redis.Addr()+"/0", servers.ReaderURL, state,
 		servers.ReaderURL, q.Encode())
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nstopping condcache...")

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/internal/auth"
+	"github.com/condcache/condcache/internal/relay"
 	cdbsql "github.com/condcache/condcache/sql"
 	"github.com/condcache/condcache/writer"
 )
@@ -21,6 +23,7 @@ func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
 	migrate := fs.Bool("migrate", envOr("CONDCACHE_MIGRATE", "true") == "true", "apply schema migrations at start-up (env CONDCACHE_MIGRATE)")
 	maxConns := fs.Int("max-conns", envInt("CONDCACHE_WRITER_MAX_CONNS", 16), "PostgreSQL pool size (env CONDCACHE_WRITER_MAX_CONNS)")
 	drain := fs.Duration("drain", envDuration("CONDCACHE_DRAIN", 10*time.Second), "how long shutdown waits for in-flight requests (env CONDCACHE_DRAIN)")
+	cacheOpts := addCacheFlags(fs)
 	_ = fs.Parse(args)
 
 	iovMode, err := condcache.ParseIOVMode(*mode)
@@ -43,12 +46,37 @@ func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	defer pool.Close()
 
-	srv, err := writer.New(cdbsql.NewStore(pool, iovMode), writer.Config{
-		Addr:    *addr,
-		Auth:    authCfg,
-		IOVMode: iovMode,
-		Logger:  logger,
-		Ready:   pool.Ping,
+	reg := newRegistry()
+	store := cdbsql.NewStore(pool, iovMode)
+	c, err := cacheOpts.open(reg, logger)
+	if err != nil {
+		return err
+	}
+	// The relay delivers invalidations the writer could not, and those of
+	// writes made behind its back; without a cache it only empties the
+	// outbox.
+	var relayCache relay.Cache
+	if c != nil {
+		defer c.Close()
+		relayCache = c
+	}
+	rl := relay.New(cdbsql.NewOutbox(pool), relayCache, logger, reg)
+	if c != nil {
+		store.SetInvalidator(c, func(err error) {
+			logger.Warn("invalidation left to the relay", "err", err)
+			rl.Kick()
+		})
+	}
+	go rl.Run(ctx)
+
+	srv, err := writer.New(store, writer.Config{
+		Addr:     *addr,
+		Auth:     authCfg,
+		IOVMode:  iovMode,
+		Logger:   logger,
+		Metrics:  api.NewHTTPMetrics(reg),
+		Gatherer: reg,
+		Ready:    pool.Ping,
 		CommitLSN: func(ctx context.Context) (int64, error) {
 			return cdbsql.CurrentLSN(ctx, pool)
 		},

@@ -66,3 +66,12 @@ func IsWrite(method []byte) bool {
 	}
 	return false
 }
+
+// HeaderValidFrom and HeaderValidUntil bound, as "major.minor", the window
+// of points that get the same lookup answer: from the greatest start among
+// the selected IOVs (inclusive) to the next IOV start of any attached list
+// (exclusive). A header is absent when that side is unbounded.
+const (
+	HeaderValidFrom  = "X-Valid-From"
+	HeaderValidUntil = "X-Valid-Until"
+)

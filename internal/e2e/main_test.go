@@ -41,7 +41,7 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	stack, err = localstack.Start(ctx, localstack.Options{Dir: filepath.Join(dir, "stack"), Replicas: 1, Fast: true})
+	stack, err = localstack.Start(ctx, localstack.Options{Dir: filepath.Join(dir, "stack"), Replicas: 1, Redis: true, Fast: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting PostgreSQL:", err)
 		return 1
@@ -57,6 +57,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer servers.Stop()
+	defer func() { stopLate() }()
 	return m.Run()
 }
 

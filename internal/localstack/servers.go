@@ -19,6 +19,7 @@ type ServerOptions struct {
 	WriterAddr string   // "" = a free loopback port
 	ReaderAddr string   // "" = a free loopback port
 	Env        []string // extra environment, e.g. "CDB_IOV_MODE=discrete"
+	ReaderArgs []string // extra reader flags, e.g. "-redis-timeout", "20ms"
 	LogDir     string   // "" = the stack's log directory
 }
 
@@ -66,11 +67,15 @@ func (s *Stack) StartServers(ctx context.Context, o ServerOptions) (*Servers, er
 		replicas += r.DSN(o.Database)
 	}
 	sv := &Servers{WriterURL: "http://" + writerAddr, ReaderURL: "http://" + readerAddr}
-	sv.Writer = s.newServer("writer", writerAddr, logDir, o, []string{
-		"writer", "-addr", writerAddr, "-primary", s.Primary.DSN(o.Database)})
-	sv.Reader = s.newServer("reader", readerAddr, logDir, o, []string{
+	var cacheArgs []string
+	if s.Redis != nil {
+		cacheArgs = []string{"-redis", "redis://" + s.Redis.Addr() + "/0"}
+	}
+	sv.Writer = s.newServer("writer", writerAddr, logDir, o, append([]string{
+		"writer", "-addr", writerAddr, "-primary", s.Primary.DSN(o.Database)}, cacheArgs...))
+	sv.Reader = s.newServer("reader", readerAddr, logDir, o, append(append([]string{
 		"reader", "-addr", readerAddr, "-primary", s.Primary.DSN(o.Database),
-		"-replicas", replicas, "-writer", sv.WriterURL})
+		"-replicas", replicas, "-writer", sv.WriterURL}, cacheArgs...), o.ReaderArgs...))
 	if err := sv.Writer.Start(ctx); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,339 @@
+package cache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/condcache/condcache"
+)
+
+// Defaults of Options.
+const (
+	// DefaultTimeout bounds one Redis call of a reader: a slow Redis must
+	// not slow lookups down more than this before PostgreSQL answers.
+	DefaultTimeout = 50 * time.Millisecond
+	// DefaultTTL caps how long an entry lives (counted from the first fill
+	// of its generation).
+	DefaultTTL = time.Hour
+	// DefaultMarkTTL is how long a write's mark holds if its publish never
+	// comes (the write failed to commit, or its writer died).
+	DefaultMarkTTL = 10 * time.Minute
+	// DefaultOpenFor is how long the circuit breaker keeps a failing Redis
+	// out of the request path before probing it again.
+	DefaultOpenFor = time.Second
+	// tripAfter consecutive failures open the breaker.
+	tripAfter = 3
+)
+
+// Options configures a Cache; zero fields take the defaults.
+type Options struct {
+	// URL is the Redis URL, e.g. redis://127.0.0.1:6379/0.
+	URL     string
+	Timeout time.Duration
+	TTL     time.Duration
+	MarkTTL time.Duration
+	OpenFor time.Duration
+	// Registerer receives the cache's metrics; nil registers none.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+}
+
+// Cache is a Redis-backed condcache.LookupCache and condcache.Invalidator.
+type Cache struct {
+	rdb     *redis.Client
+	breaker *gobreaker.CircuitBreaker[any]
+	o       Options
+	log     *slog.Logger
+	m       metrics
+}
+
+var (
+	_ condcache.LookupCache = (*Cache)(nil)
+	_ condcache.Invalidator = (*Cache)(nil)
+)
+
+// New returns a Cache on the Redis at o.URL. It does not connect yet.
+func New(o Options) (*Cache, error) {
+	ropts, err := redis.ParseURL(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("cache: bad Redis URL: %w", err)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.TTL <= 0 {
+		o.TTL = DefaultTTL
+	}
+	if o.MarkTTL <= 0 {
+		o.MarkTTL = DefaultMarkTTL
+	}
+	if o.OpenFor <= 0 {
+		o.OpenFor = DefaultOpenFor
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	// Tight timeouts and no retries: a lookup that cannot get an answer
+	// from Redis at once gets it from PostgreSQL.
+	ropts.DialTimeout = max(o.Timeout, 100*time.Millisecond)
+	ropts.ReadTimeout = o.Timeout
+	ropts.WriteTimeout = o.Timeout
+	ropts.PoolTimeout = o.Timeout
+	ropts.MaxRetries = -1
+	ropts.ContextTimeoutEnabled = true
+	c := &Cache{rdb: redis.NewClient(ropts), o: o, log: o.Logger, m: newMetrics(o.Registerer)}
+	c.breaker = gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
+		Name:        "redis",
+		MaxRequests: 1,
+		Timeout:     o.OpenFor,
+		ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= tripAfter },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			c.log.Warn("redis circuit breaker", "from", from.String(), "to", to.String())
+			c.m.breakerOpen.Set(boolFloat(to != gobreaker.StateClosed))
+		},
+	})
+	return c, nil
+}
+
+// Close closes the connections.
+func (c *Cache) Close() error { return c.rdb.Close() }
+
+// Ping reports whether Redis answers (bypassing the breaker).
+func (c *Cache) Ping(ctx context.Context) error { return c.rdb.Ping(ctx).Err() }
+
+// call runs fn through the circuit breaker under the cache's timeout. While
+// the breaker is open it fails at once, so a dead Redis costs nothing.
+func (c *Cache) call(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+	_, err := c.breaker.Execute(func() (any, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		err := fn(ctx)
+		if errors.Is(err, redis.Nil) {
+			return nil, nil
+		}
+		return nil, err
+	})
+	return err
+}
+
+func genKeys(gt string) (gen, w, v string) {
+	return "cc:gen:{" + gt + "}", "cc:w:{" + gt + "}", "cc:v:{" + gt + "}"
+}
+
+const (
+	epochKey  = "cc:epoch"
+	resyncKey = "cc:resync"
+)
+
+func nowMs() string { return strconv.FormatInt(time.Now().UnixMilli(), 10) }
+
+func shapeByte(dict bool) byte {
+	if dict {
+		return 'd'
+	}
+	return 'r'
+}
+
+// GetLookup implements condcache.LookupCache.
+func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, dict bool) (condcache.CachedLookup, error) {
+	var out condcache.CachedLookup
+	gen, w, v := genKeys(gt)
+	k := at.CombKey()
+	pointHex := string(k.AppendHex(nil))
+	shape := string(shapeByte(dict))
+	var res []any
+	err := c.call(ctx, c.o.Timeout, func(ctx context.Context) error {
+		var err error
+		res, err = getScript.Run(ctx, c.rdb, []string{epochKey, gen, w, v},
+			nowMs(), "["+shape+pointHex+"~", "["+shape, pointHex).Slice()
+		return err
+	})
+	if err != nil {
+		c.m.results.WithLabelValues("error").Inc()
+		return out, err
+	}
+	if len(res) == 0 {
+		return out, errors.New("cache: empty script reply")
+	}
+	state, _ := res[0].(int64)
+	if len(res) > 1 {
+		s, _ := res[1].(string)
+		if out.Generation, err = strconv.ParseInt(s, 10, 64); err != nil {
+			return out, fmt.Errorf("cache: bad generation %q", s)
+		}
+	}
+	switch state {
+	case 0:
+		out.State = condcache.CacheUnknown
+		c.m.results.WithLabelValues("unknown").Inc()
+	case 1:
+		out.State = condcache.CachePending
+		c.m.results.WithLabelValues("pending").Inc()
+	case 2:
+		out.State = condcache.CacheMiss
+		c.m.results.WithLabelValues("miss").Inc()
+	case 3:
+		s, _ := res[2].(string)
+		if err := decodeEntry([]byte(s), &out); err != nil {
+			return condcache.CachedLookup{}, err
+		}
+		out.State = condcache.CacheHit
+		c.m.results.WithLabelValues("hit").Inc()
+	default:
+		return out, fmt.Errorf("cache: unexpected state %d", state)
+	}
+	return out, nil
+}
+
+// FillLookup implements condcache.LookupCache.
+func (c *Cache) FillLookup(ctx context.Context, gt string, dict bool, res *condcache.LookupResult, body []byte) (bool, error) {
+	gen, w, v := genKeys(gt)
+	member := make([]byte, 0, 65)
+	member = append(member, shapeByte(dict))
+	member = res.Window.From.AppendHex(member)
+	member = res.Window.Until.AppendHex(member)
+	value := encodeEntry(res, body)
+	var stored int64
+	err := c.call(ctx, c.o.Timeout, func(ctx context.Context) error {
+		var err error
+		stored, err = fillScript.Run(ctx, c.rdb, []string{epochKey, gen, w, v},
+			strconv.FormatInt(res.Generation, 10), nowMs(), member, value, c.o.TTL.Milliseconds()).Int64()
+		return err
+	})
+	switch {
+	case err != nil:
+		c.m.fills.WithLabelValues("error").Inc()
+	case stored == 1:
+		c.m.fills.WithLabelValues("stored").Inc()
+	default:
+		c.m.fills.WithLabelValues("skipped").Inc()
+	}
+	return stored == 1, err
+}
+
+// writeTimeout bounds the writer's calls: more generous than a lookup's,
+// since a write waits for them anyway.
+func (c *Cache) writeTimeout() time.Duration { return max(10*c.o.Timeout, time.Second) }
+
+// Mark implements condcache.Invalidator. It bypasses the breaker: a write
+// must know whether this very call reached Redis.
+func (c *Cache) Mark(ctx context.Context, invs []condcache.Invalidation) error {
+	ctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
+	defer cancel()
+	deadline := strconv.FormatInt(time.Now().Add(c.o.MarkTTL).UnixMilli(), 10)
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, inv := range invs {
+			gen, w, v := genKeys(inv.GlobalTag)
+			markScript.Eval(ctx, p, []string{gen, w, v}, strconv.FormatInt(inv.Generation, 10), deadline)
+		}
+		return nil
+	})
+	if err != nil {
+		c.m.invalidations.WithLabelValues("mark_failed").Add(float64(len(invs)))
+		return fmt.Errorf("cache: mark: %w", err)
+	}
+	c.m.invalidations.WithLabelValues("marked").Add(float64(len(invs)))
+	return nil
+}
+
+// errRefused: Redis holds neither the epoch nor a resync (it restarted).
+var errRefused = errors.New("cache: Redis has restarted and is not resynchronised yet")
+
+// Publish implements condcache.Invalidator.
+func (c *Cache) Publish(ctx context.Context, invs []condcache.Invalidation) error {
+	err := c.publish(ctx, invs, "")
+	if err != nil {
+		c.m.invalidations.WithLabelValues("publish_failed").Add(float64(len(invs)))
+		return err
+	}
+	c.m.invalidations.WithLabelValues("published").Add(float64(len(invs)))
+	return nil
+}
+
+func (c *Cache) publish(ctx context.Context, invs []condcache.Invalidation, token string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
+	defer cancel()
+	// Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT.
+	cmds, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, inv := range invs {
+			gen, w, v := genKeys(inv.GlobalTag)
+			publishScript.Eval(ctx, p, []string{epochKey, resyncKey, gen, w, v}, strconv.FormatInt(inv.Generation, 10), token)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cache: publish: %w", err)
+	}
+	for _, cmd := range cmds {
+		if n, err := cmd.(*redis.Cmd).Int64(); err != nil || n < 0 {
+			return errRefused
+		}
+	}
+	return nil
+}
+
+// Synced reports whether Redis holds the epoch, that is, every GT's
+// generation (false after a restart, until Resync).
+func (c *Cache) Synced(ctx context.Context) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
+	defer cancel()
+	n, err := c.rdb.Exists(ctx, epochKey).Result()
+	return n == 1, err
+}
+
+// Resync rebuilds Redis's generations from the database: it opens a resync,
+// then reads every GT's generation with generations (which must read the
+// database after this call began), publishes them, and sets the epoch if
+// Redis did not restart meanwhile. Only then do readers trust Redis again.
+func (c *Cache) Resync(ctx context.Context, generations func(context.Context) ([]condcache.Invalidation, error)) error {
+	token := newToken()
+	sctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
+	err := c.rdb.Set(sctx, resyncKey, token, c.o.MarkTTL).Err()
+	cancel()
+	if err != nil {
+		return fmt.Errorf("cache: resync: %w", err)
+	}
+	invs, err := generations(ctx)
+	if err != nil {
+		return fmt.Errorf("cache: resync: read generations: %w", err)
+	}
+	for start := 0; start < len(invs); start += 1000 {
+		if err := c.publish(ctx, invs[start:min(start+1000, len(invs))], token); err != nil {
+			return fmt.Errorf("cache: resync: %w", err)
+		}
+	}
+	sctx, cancel = context.WithTimeout(ctx, c.writeTimeout())
+	defer cancel()
+	n, err := finishResyncScript.Run(sctx, c.rdb, []string{epochKey, resyncKey}, token).Int64()
+	if err != nil {
+		return fmt.Errorf("cache: resync: %w", err)
+	}
+	if n < 0 {
+		return errors.New("cache: resync: Redis restarted during the resync")
+	}
+	c.m.resyncs.Inc()
+	return nil
+}
+
+func newToken() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,66 @@
+package cache
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/condcache/condcache"
+)
+
+// An entry's value: version byte, status (uvarint length + bytes), a flags
+// byte (1: window has a start, 2: window has an end), the window's bounding
+// IOV starts as four varints, then the encoded answer.
+
+const entryVersion = 1
+
+func encodeEntry(res *condcache.LookupResult, body []byte) []byte {
+	b := make([]byte, 0, len(body)+len(res.Status)+48)
+	b = append(b, entryVersion)
+	b = binary.AppendUvarint(b, uint64(len(res.Status)))
+	b = append(b, res.Status...)
+	var flags byte
+	if res.Window.HasFrom {
+		flags |= 1
+	}
+	if res.Window.HasUntil {
+		flags |= 2
+	}
+	b = append(b, flags)
+	for _, v := range []int64{res.Window.FromPoint.Major, res.Window.FromPoint.Minor, res.Window.UntilPoint.Major, res.Window.UntilPoint.Minor} {
+		b = binary.AppendVarint(b, v)
+	}
+	return append(b, body...)
+}
+
+var errBadEntry = errors.New("cache: malformed entry")
+
+func decodeEntry(b []byte, out *condcache.CachedLookup) error {
+	if len(b) == 0 || b[0] != entryVersion {
+		return errBadEntry
+	}
+	b = b[1:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) < n {
+		return errBadEntry
+	}
+	out.Status = string(b[k : k+int(n)])
+	b = b[k+int(n):]
+	if len(b) == 0 {
+		return errBadEntry
+	}
+	flags := b[0]
+	b = b[1:]
+	var vals [4]int64
+	for i := range vals {
+		v, k := binary.Varint(b)
+		if k <= 0 {
+			return errBadEntry
+		}
+		vals[i], b = v, b[k:]
+	}
+	out.Window.HasFrom, out.Window.HasUntil = flags&1 != 0, flags&2 != 0
+	out.Window.FromPoint = condcache.Point{Major: vals[0], Minor: vals[1]}
+	out.Window.UntilPoint = condcache.Point{Major: vals[2], Minor: vals[3]}
+	out.Body = b
+	return nil
+}

@@ -1,0 +1,40 @@
+package cache
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	results       *prometheus.CounterVec
+	fills         *prometheus.CounterVec
+	invalidations *prometheus.CounterVec
+	resyncs       prometheus.Counter
+	breakerOpen   prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) metrics {
+	m := metrics{
+		results: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "condcache_cache_lookups_total",
+			Help: "Cache reads of lookups by result: hit, miss, pending (a write in flight), unknown (Redis not synchronised), error.",
+		}, []string{"result"}),
+		fills: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "condcache_cache_fills_total",
+			Help: "Cache fills by outcome: stored, skipped (generation moved on or write pending), error.",
+		}, []string{"outcome"}),
+		invalidations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "condcache_cache_invalidations_total",
+			Help: "GT invalidations sent to Redis by step and outcome: marked, mark_failed, published, publish_failed.",
+		}, []string{"outcome"}),
+		resyncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "condcache_cache_resyncs_total",
+			Help: "Completed rebuilds of Redis's generations from the database (after a Redis restart).",
+		}),
+		breakerOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "condcache_cache_breaker_open",
+			Help: "1 while the Redis circuit breaker keeps Redis out of the request path.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.results, m.fills, m.invalidations, m.resyncs, m.breakerOpen)
+	}
+	return m
+}

@@ -1,0 +1,86 @@
+package cache
+
+import "github.com/redis/go-redis/v9"
+
+// The scripts run atomically in Redis, so each check-then-act below is one
+// step no other client can interleave with. Generations travel as decimal
+// strings and are compared with tonumber: exact below 2^53.
+
+// pendingLua is true when a write's mark is above the published generation
+// and has not expired. It expects h = HMGET gen g p pt and now = ARGV[1].
+const pendingLua = `
+local function pending(h, now)
+	return h[2] and tonumber(h[2]) > tonumber(h[1] or '0') and tonumber(h[3] or '0') > tonumber(now)
+end
+`
+
+// getScript: KEYS epoch, gen, w, v; ARGV now, lex max, lex min, point hex.
+// Returns {0} unknown, {1, g} pending, {2, g} miss, {3, g, value} hit.
+var getScript = redis.NewScript(pendingLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+local h = redis.call('HMGET', KEYS[2], 'g', 'p', 'pt')
+local g = h[1] or '0'
+if pending(h, ARGV[1]) then return {1, g} end
+local m = redis.call('ZREVRANGEBYLEX', KEYS[3], ARGV[2], ARGV[3], 'LIMIT', 0, 1)
+if #m == 0 or string.sub(m[1], -32) <= ARGV[4] then return {2, g} end
+local v = redis.call('HGET', KEYS[4], m[1])
+if not v then return {2, g} end
+return {3, g, v}
+`)
+
+// fillScript: KEYS epoch, gen, w, v; ARGV generation, now, member, value,
+// ttl ms. Stores only while generation is the published one and no write is
+// pending. Returns 1 when stored.
+var fillScript = redis.NewScript(pendingLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local h = redis.call('HMGET', KEYS[2], 'g', 'p', 'pt')
+if h[1] ~= ARGV[1] or pending(h, ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[3], 0, ARGV[3])
+redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
+if redis.call('PTTL', KEYS[3]) < 0 then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
+if redis.call('PTTL', KEYS[4]) < 0 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
+return 1
+`)
+
+// markScript: KEYS gen, w, v; ARGV generation, deadline ms. Raises the
+// pending mark and drops the GT's entries.
+var markScript = redis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 'p', 'pt')
+local p = math.max(tonumber(h[1] or '0'), tonumber(ARGV[1]))
+local pt = math.max(tonumber(h[2] or '0'), tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'p', string.format('%d', p), 'pt', string.format('%d', pt))
+redis.call('DEL', KEYS[2], KEYS[3])
+return 1
+`)
+
+// publishScript: KEYS epoch, resync, gen, w, v; ARGV generation, resync
+// token ("" = none). Accepted only while Redis holds the epoch or a resync
+// (a restarted, empty Redis takes nothing until a resync reads the database
+// afresh); raises the published generation (dropping the GT's entries) and
+// clears a mark it covers. Returns -1 when refused.
+var publishScript = redis.NewScript(`
+if ARGV[2] ~= '' then
+	if redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
+elseif redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0 then
+	return -1
+end
+local gen = tonumber(ARGV[1])
+local g = tonumber(redis.call('HGET', KEYS[3], 'g') or '-1')
+if gen > g then
+	redis.call('HSET', KEYS[3], 'g', ARGV[1])
+	redis.call('DEL', KEYS[4], KEYS[5])
+	g = gen
+end
+local p = redis.call('HGET', KEYS[3], 'p')
+if p and tonumber(p) <= g then redis.call('HDEL', KEYS[3], 'p', 'pt') end
+return 1
+`)
+
+// finishResyncScript: KEYS epoch, resync; ARGV token. Sets the epoch if the
+// resync is still the current one (Redis did not restart meanwhile).
+var finishResyncScript = redis.NewScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+return 1
+`)

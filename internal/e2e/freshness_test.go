@@ -1,0 +1,274 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/condcache/condcache/internal/localstack"
+)
+
+// The freshness contract of DESIGN.md against real processes, on a stack of
+// its own whose replica applies WAL 2 s late (recovery_min_apply_delay), so
+// replica lag is certain. The reader accepts replicas up to a minute behind,
+// so it does read the late replica: only the generation checks keep stale
+// answers out.
+
+const applyDelay = 2 * time.Second
+
+type lateStack struct {
+	stack   *localstack.Stack
+	servers *localstack.Servers
+}
+
+var (
+	lateOnce sync.Once
+	late     *lateStack
+	lateErr  error
+)
+
+// lateTopology starts (once) the delayed-replica stack with Redis.
+func lateTopology(t *testing.T) *lateStack {
+	t.Helper()
+	lateOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		st, err := localstack.Start(ctx, localstack.Options{Dir: filepath.Join(os.TempDir(), fmt.Sprintf("condcache-late-%d", os.Getpid())),
+			Replicas: 1, ReplicaApplyDelay: applyDelay, Redis: true, Fast: true})
+		if err != nil {
+			lateErr = err
+			return
+		}
+		if err := st.CreateDatabase(ctx, "fresh"); err != nil {
+			lateErr = err
+			return
+		}
+		sv, err := st.StartServers(ctx, localstack.ServerOptions{Binary: binary, Database: "fresh",
+			ReaderArgs: []string{"-max-lag", "1m", "-redis-timeout", "50ms"}})
+		if err != nil {
+			lateErr = err
+			return
+		}
+		late = &lateStack{stack: st, servers: sv}
+		stopLate = func() { _ = sv.Stop(); _ = st.Stop(); _ = os.RemoveAll(st.Dir) }
+	})
+	if lateErr != nil {
+		t.Fatalf("starting the delayed-replica stack: %v", lateErr)
+	}
+	return late
+}
+
+// stopLate stops the delayed-replica stack at the end of TestMain.
+var stopLate = func() {}
+
+// writeIOV writes an open-ended IOV through the writer itself (not through
+// the reader, which would route its own reads past the write), using r for
+// the list lookup.
+func writeIOV(r, w *client, gt, pt, u string, start P) {
+	r.t.Helper()
+	pl := r.listOf(gt, pt)
+	if res := w.piovAttach(pl, w.mkPIOV(u, start, open)); res.Status != 200 {
+		r.t.Fatalf("%s", res)
+	}
+}
+
+// TestFreshWriteThenRead (freshness points 1 and 2): a write acknowledged
+// by the writer is reflected by the very next lookup through the reader,
+// although the replica is 2 s behind and Redis held the old answer; and the
+// old answer is never stored afterwards (repeated lookups keep the new one,
+// also once the replica catches up).
+func TestFreshWriteThenRead(t *testing.T) {
+	ls := lateTopology(t)
+	r := newClient(t, ls.servers.ReaderURL)
+	w := newClient(t, ls.servers.WriterURL)
+	gt, pt := w.mkGT("unlocked"), w.mkPT()
+	prev := ""
+	for i := range 25 {
+		// Warm the cache with the current answer (served by the replica or
+		// Redis once the generation allows).
+		for range 3 {
+			if got := r.lookupURLs(gt, 1, 0)[pt]; got != prev {
+				t.Fatalf("round %d before the write: %q, want %q", i, got, prev)
+			}
+		}
+		u := fmt.Sprintf("%s_%d", uniqz("fresh"), i)
+		writeIOV(r, w, gt, pt, u, P{0, int64(i)})
+		for k := range 5 {
+			if got := r.lookupURLs(gt, 1, 0)[pt]; got != u {
+				t.Fatalf("round %d, lookup %d right after the acknowledged write: %q, want %q", i, k, got, u)
+			}
+		}
+		prev = u
+	}
+	time.Sleep(applyDelay + 500*time.Millisecond)
+	if got := r.lookupURLs(gt, 1, 0)[pt]; got != prev {
+		t.Fatalf("after the replica caught up: %q, want %q", got, prev)
+	}
+}
+
+// TestFreshRecreatedGT (point 4): a GT deleted and re-created under the same
+// name never answers with the old GT's cached payloads.
+func TestFreshRecreatedGT(t *testing.T) {
+	ls := lateTopology(t)
+	r := newClient(t, ls.servers.ReaderURL)
+	w := newClient(t, ls.servers.WriterURL)
+	w.ensureStatus("unlocked")
+	gt, pt := uniqz("recreated"), w.mkPT()
+	for i := range 5 {
+		w.ok("POST", "gt", map[string]any{"name": gt, "status": "unlocked"})
+		u := fmt.Sprintf("%s_%d", uniqz("gen"), i)
+		writeIOV(r, w, gt, pt, u, P{0, 0})
+		for range 3 {
+			if got := r.lookupURLs(gt, 5, 0)[pt]; got != u {
+				t.Fatalf("incarnation %d: %q, want %q", i, got, u)
+			}
+		}
+		w.ok("DELETE", "deleteGlobalTag/"+gt, nil)
+		if got := r.lookupURLs(gt, 5, 0); len(got) != 0 {
+			t.Fatalf("incarnation %d deleted, still answers %v", i, got)
+		}
+	}
+}
+
+// TestFreshHTTPCaching: the lookup carries an ETag that a conditional GET
+// turns into a 304, a write changes it, and Cache-Control follows the status.
+func TestFreshHTTPCaching(t *testing.T) {
+	ls := lateTopology(t)
+	r := newClient(t, ls.servers.ReaderURL)
+	w := newClient(t, ls.servers.WriterURL)
+	gt, pt := w.mkGT("unlocked"), w.mkPT()
+	writeIOV(r, w, gt, pt, uniqz("a"), P{10, 0})
+	path := fmt.Sprintf("payloadiovs/?gtName=%s&majorIOV=12&minorIOV=0", gt)
+	first := r.ok("GET", path, nil)
+	etag := first.Header.Get("ETag")
+	if etag == "" || first.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("unlocked GT: ETag %q, Cache-Control %q", etag, first.Header.Get("Cache-Control"))
+	}
+	if got := first.Header.Get("X-Valid-From"); got != "10.0" {
+		t.Errorf("X-Valid-From = %q, want 10.0", got)
+	}
+	if got := r.do("GET", path, nil, "If-None-Match", etag); got.Status != 304 {
+		t.Fatalf("If-None-Match with the current ETag: %d, want 304", got.Status)
+	}
+	writeIOV(r, w, gt, pt, uniqz("b"), P{20, 0})
+	second := r.ok("GET", path, nil)
+	if second.Header.Get("X-Valid-Until") != "20.0" {
+		t.Errorf("X-Valid-Until = %q, want 20.0", second.Header.Get("X-Valid-Until"))
+	}
+	if got := r.do("GET", path, nil, "If-None-Match", etag); got.Status != 200 || second.Header.Get("ETag") == etag {
+		t.Fatalf("after a write: status %d with the old ETag, new ETag %q (old %q)", got.Status, second.Header.Get("ETag"), etag)
+	}
+	w.setStatus(gt, "frozen")
+	if cc := r.ok("GET", path, nil).Header.Get("Cache-Control"); cc != "public, max-age=31536000, immutable" {
+		t.Errorf("frozen GT: Cache-Control %q", cc)
+	}
+}
+
+var redisLookups = regexp.MustCompile(`(?m)^condcache_lookups_total\{source="redis"\} (\d+)`)
+
+// redisHits reads how many lookups the reader answered from Redis.
+func redisHits(t *testing.T, readerURL string) int64 {
+	t.Helper()
+	res, err := http.Get(readerURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	m := redisLookups.FindSubmatch(b)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return n
+}
+
+// TestFreshRedisDown (points 3 and 5): with Redis killed under a steady
+// lookup load no lookup fails and none is stale; a write while Redis is
+// down is refused before commit (nothing written); after Redis restarts
+// (empty), the answers stay right and the cache serves again by itself.
+func TestFreshRedisDown(t *testing.T) {
+	ls := lateTopology(t)
+	r := newClient(t, ls.servers.ReaderURL)
+	w := newClient(t, ls.servers.WriterURL)
+	gt, pt := w.mkGT("unlocked"), w.mkPT()
+	want := uniqz("before")
+	writeIOV(r, w, gt, pt, want, P{0, 0})
+	// The answers in the order they become current; wantNow is the index
+	// of the newest acknowledged one. A lookup that began after an
+	// acknowledgement must show that answer or a newer one.
+	after := uniqz("after")
+	versions := []string{want, after}
+	var wantNow atomic.Int64
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var failed, stale, total atomic.Int64
+	var wg sync.WaitGroup
+	url := fmt.Sprintf("%s/api/cdb_rest/payloadiovs/?gtName=%s&majorIOV=1&minorIOV=0", ls.servers.ReaderURL, gt)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				expect := int(wantNow.Load())
+				res, err := http.Get(url)
+				total.Add(1)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					failed.Add(1)
+				} else if !slices.ContainsFunc(versions[expect:], func(v string) bool { return bytes.Contains(b, []byte(v)) }) {
+					if stale.Add(1) == 1 {
+						t.Logf("stale answer (want %s or newer): %s", versions[expect], b)
+					}
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	if err := ls.stack.Redis.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	// A write now cannot tell Redis before commit: refused, nothing written.
+	id := w.mkPIOV(uniqz("refused"), P{0, 5}, open)
+	if res := w.piovAttach(r.listOf(gt, pt), id); res.Status != 503 {
+		t.Errorf("attach with Redis down: %s, want 503", res)
+	}
+	if err := ls.stack.Redis.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Right after the restart, a write goes through and is seen at once.
+	writeIOV(r, w, gt, pt, after, P{0, 10})
+	wantNow.Store(1)
+	hitsAtRestart := redisHits(t, ls.servers.ReaderURL)
+	deadline := time.Now().Add(15 * time.Second)
+	for redisHits(t, ls.servers.ReaderURL) < hitsAtRestart+50 {
+		if time.Now().After(deadline) {
+			t.Errorf("the cache did not resume within 15 s after Redis restarted")
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	t.Logf("%d lookups under the Redis outage: %d failed, %d stale", total.Load(), failed.Load(), stale.Load())
+	if failed.Load() != 0 || stale.Load() != 0 {
+		t.Errorf("%d failed and %d stale lookups of %d, want none", failed.Load(), stale.Load(), total.Load())
+	}
+}
