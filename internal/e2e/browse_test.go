@@ -249,8 +249,10 @@ func TestBrowseTypesListsIOVs(t *testing.T) {
 			}
 		}
 		for args, want := range map[string][]string{
-			"&global_tag=" + gt1:                             {l1, l2},
-			"&payload_type=" + pts[0]:                        {l1, l3},
+			// The default order is by name (API.md §2.12): list names end
+			// in their id, so "t0_100" sorts before "t0_98".
+			"&global_tag=" + gt1:                             slices.Sorted(slices.Values([]string{l1, l2})),
+			"&payload_type=" + pts[0]:                        slices.Sorted(slices.Values([]string{l1, l3})),
 			"&global_tag=" + gt1 + "&payload_type=" + pts[1]: {l2},
 			"&sort=iov_count&order=desc":                     {l1, l3, l2, l4},
 			"&sort=id":                                       {l1, l2, l3, l4},
