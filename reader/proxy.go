@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -127,11 +126,6 @@ func (s *Server) proxyWrite(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
-	if s.cfg.ObserveWrite != nil {
-		if lsn, err := strconv.ParseInt(string(resp.Header.Peek(api.HeaderCommitLSN)), 10, 64); err == nil {
-			s.cfg.ObserveWrite(lsn)
-		}
-	}
 	resp.Header.CopyTo(&ctx.Response.Header)
 	for _, h := range hopByHop {
 		ctx.Response.Header.Del(h)

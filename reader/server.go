@@ -61,9 +61,6 @@ type Config struct {
 	// WriterURL is the base URL of the writer that write requests are
 	// proxied to, e.g. "http://127.0.0.1:8001". Empty: writes get 503.
 	WriterURL string
-	// ObserveWrite, if set, receives the WAL position the writer reports
-	// for each write proxied through this reader (read-your-writes).
-	ObserveWrite func(lsn int64)
 	// IOVMode is the effective CDB_IOV_MODE, reported by the settings
 	// endpoint even when the variable is unset (API.md §8.22).
 	IOVMode condcache.IOVMode

@@ -58,7 +58,8 @@ type backend struct {
 	caughtUp atomic.Int64
 	lagBytes atomic.Int64
 	// replayed is the replica's replayed WAL position (bytes) at its last
-	// check; -1 = unknown. Read-your-writes compares it with router.written.
+	// check; -1 = unknown. Reads that need the latest state compare it
+	// with the primary's position (latestLSN).
 	replayed atomic.Int64
 	inFlight atomic.Int64
 	reads    atomic.Uint64

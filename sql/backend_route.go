@@ -23,10 +23,6 @@ type router struct {
 	replicas []*backend
 	next     atomic.Uint32 // turns among equally loaded replicas
 	lsn      lsnHistory
-	// written is the highest primary WAL position of a write acknowledged
-	// through this reader (ObserveWrite): replicas that have not replayed it
-	// are skipped, so a client reads its own writes.
-	written atomic.Int64
 
 	checks sync.WaitGroup // running replica checks
 
@@ -96,8 +92,8 @@ func (rt *router) do(ctx context.Context, fn func(context.Context, *pgxpool.Pool
 	return rt.doAt(ctx, 0, fn)
 }
 
-// doAt is do restricted to backends that have replayed WAL position minLSN
-// (and whatever ObserveWrite asked for). fn may return errBehind to move on
+// doAt is do restricted to backends that have replayed WAL position minLSN.
+// fn may return errBehind to move on
 // to the next backend without blaming this one.
 func (rt *router) doAt(ctx context.Context, minLSN int64, fn func(context.Context, *pgxpool.Pool) error) error {
 	var buf [triedOnStack]*backend
@@ -145,7 +141,6 @@ var errBehind = errors.New("sql: backend is behind the generation the caller nee
 func (rt *router) pick(tried []*backend, minLSN int64) *backend {
 	if len(rt.replicas) > 0 {
 		now := time.Now().UnixNano()
-		minLSN = max(minLSN, rt.written.Load())
 		ok := func(b *backend) bool {
 			return b.usable(now, rt.opts.MaxLag) && b.holds(minLSN) && !slices.Contains(tried, b)
 		}
@@ -209,14 +204,4 @@ func (rt *router) anyHealthy() bool {
 		}
 	}
 	return false
-}
-
-// observeWrite raises written to lsn (never lowers it).
-func (rt *router) observeWrite(lsn int64) {
-	for {
-		old := rt.written.Load()
-		if lsn <= old || rt.written.CompareAndSwap(old, lsn) {
-			return
-		}
-	}
 }

@@ -12,21 +12,15 @@ import (
 // its current WAL position (latestLSN, shared by concurrent reads) and runs
 // on a replica that has replayed that far, else on the primary. Every read
 // but the lookup does this; the lookup does it only when the cache cannot
-// vouch for the GT's generation. In addition, the writer reports with every
-// acknowledged write the WAL position after its commit, and a reader that
-// proxied the write routes its later reads past it (ObserveWrite).
+// vouch for the GT's generation (DESIGN.md freshness contract).
 
-// CurrentLSN returns the primary's current WAL write position as a byte
-// offset. Called after a commit returned, it is at or past that commit.
-func CurrentLSN(ctx context.Context, primary *pgxpool.Pool) (int64, error) {
+// currentLSN returns the primary's current WAL write position as a byte
+// offset: at or past every commit that returned before the call.
+func currentLSN(ctx context.Context, primary *pgxpool.Pool) (int64, error) {
 	var lsn int64
 	err := primary.QueryRow(ctx, `SELECT (pg_current_wal_lsn() - '0/0')::int8`).Scan(&lsn)
 	return lsn, err
 }
-
-// ObserveWrite tells the reader that a write up to WAL position lsn was
-// acknowledged to a client of this reader.
-func (r *Reader) ObserveWrite(lsn int64) { r.rt.observeWrite(lsn) }
 
 // syncPoint fetches the primary's current WAL position for reads that must
 // see every write committed before they started (condcache.Freshness.Latest).
@@ -88,7 +82,7 @@ func (r *Reader) latestLSN(ctx context.Context) int64 {
 	lsn, err := r.sync.get(ctx, func(ctx context.Context) (int64, error) {
 		ctx, cancel := context.WithTimeout(ctx, r.rt.opts.CheckTimeout)
 		defer cancel()
-		return CurrentLSN(ctx, r.rt.primary.pool)
+		return currentLSN(ctx, r.rt.primary.pool)
 	})
 	if err != nil {
 		return 0

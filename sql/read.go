@@ -27,9 +27,9 @@ type ReaderOptions struct {
 	// CheckTimeout bounds one check of one backend (DefaultCheckTimeout).
 	CheckTimeout time.Duration
 	// MaxLag: a replica that has not been caught up with the primary for
-	// longer than this is skipped (DefaultMaxLag). A read may thus see a
-	// replica up to MaxLag behind; read-your-writes across processes
-	// needs more than lag routing (see DESIGN.md, freshness contract).
+	// longer than this is skipped (DefaultMaxLag). Freshness does not rest
+	// on it: reads that must see a write check the replica's generation or
+	// WAL position (LookupAt, latestLSN).
 	MaxLag time.Duration
 	// Logger receives backend up/down transitions (slog.Default()).
 	Logger *slog.Logger

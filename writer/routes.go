@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -168,27 +167,8 @@ func (s *Server) handle(route string, h endpoint) fasthttp.RequestHandler {
 		defer cancel()
 		if err := h(&call{ctx: cctx, req: ctx, claims: claims}); err != nil {
 			s.writeError(ctx, route, err)
-			return
 		}
-		s.reportCommit(cctx, ctx)
 	}
-}
-
-// reportCommit tells the client (in practice the reader that proxied the
-// write) the WAL position the write is durable at, so that reader can route
-// its next reads to replicas that have it (read-your-writes).
-func (s *Server) reportCommit(cctx context.Context, ctx *fasthttp.RequestCtx) {
-	if s.cfg.CommitLSN == nil || ctx.Response.StatusCode() != fasthttp.StatusOK {
-		return
-	}
-	lsn, err := s.cfg.CommitLSN(cctx)
-	if err != nil {
-		// The write is committed; without the position the reader falls back
-		// to lag routing. Worth a warning, not a failed response.
-		s.log.Warn("reading the commit WAL position failed", "err", err)
-		return
-	}
-	ctx.Response.Header.Set(api.HeaderCommitLSN, strconv.FormatInt(lsn, 10))
 }
 
 // named records the route name of h for the access log.

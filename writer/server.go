@@ -70,9 +70,6 @@ type Config struct {
 	// Ready reports whether the writer can serve (e.g. the database
 	// answers); /readyz is 503 while it returns an error. Nil: always ready.
 	Ready func(ctx context.Context) error
-	// CommitLSN, if set, returns the primary's WAL position after a write
-	// committed; it is sent in the X-Condcache-LSN header of the answer.
-	CommitLSN func(ctx context.Context) (int64, error)
 
 	ReadTimeout        time.Duration
 	WriteTimeout       time.Duration

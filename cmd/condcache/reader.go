@@ -71,7 +71,6 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	srv := reader.New(rd, reader.Config{
 		Addr:          *addr,
 		WriterURL:     *writerURL,
-		ObserveWrite:  rd.ObserveWrite,
 		IOVMode:       iovMode,
 		Settings:      cdbSettings(),
 		Logger:        logger,

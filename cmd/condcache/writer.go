@@ -77,9 +77,6 @@ func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
 		Metrics:  api.NewHTTPMetrics(reg),
 		Gatherer: reg,
 		Ready:    pool.Ping,
-		CommitLSN: func(ctx context.Context) (int64, error) {
-			return cdbsql.CurrentLSN(ctx, pool)
-		},
 	})
 	if err != nil {
 		return err

@@ -16,11 +16,6 @@ import (
 // Prefix is the path prefix of every API route.
 const Prefix = "/api/cdb_rest/"
 
-// HeaderCommitLSN carries, on a successful write's answer, the primary's WAL
-// position (bytes) after the commit: readers route later reads to replicas
-// that have replayed it.
-const HeaderCommitLSN = "X-Condcache-LSN"
-
 // WriteJSON answers status with a JSON body.
 func WriteJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	ctx.SetStatusCode(status)
