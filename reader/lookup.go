@@ -109,12 +109,12 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 		return nil
 	}
 	gt := string(p.globalTag)
+	sctx, cancel := s.serviceContext()
+	defer cancel()
 	need := condcache.Freshness{Latest: true}
 	var known int64 // the generation the cache holds, when it can vouch for one
 	if s.cfg.Cache != nil {
-		cctx, cancel := s.serviceContext()
-		c, err := s.cfg.Cache.GetLookup(cctx, gt, p.at, p.dict)
-		cancel()
+		c, err := s.cfg.Cache.GetLookup(sctx, gt, p.at, p.dict)
 		switch {
 		case err != nil:
 			// Redis down or slow: answer from PostgreSQL (the breaker keeps
@@ -128,9 +128,7 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 			known = c.Generation
 		}
 	}
-	sctx, cancel := s.serviceContext()
 	res, err := s.svc.LookupAt(sctx, gt, p.at, need)
-	cancel()
 	if err != nil {
 		return err
 	}
@@ -144,9 +142,7 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 		b = wire.AppendLookupRows(b, res.Rows)
 	}
 	if known > 0 && res.Found && res.Generation == known {
-		fctx, cancel := s.serviceContext()
-		_, _ = s.cfg.Cache.FillLookup(fctx, gt, p.dict, &res, b) // best effort: a failed fill is only a later miss
-		cancel()
+		_, _ = s.cfg.Cache.FillLookup(sctx, gt, p.dict, &res, b) // best effort: a failed fill is only a later miss
 	}
 	writeLookup(ctx, res.Generation, res.Found, res.Status, res.Window, b)
 	return nil

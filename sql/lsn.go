@@ -79,6 +79,9 @@ func (s *syncPoint) run(f *lsnFetch, fetch func(context.Context) (int64, error))
 // newer write can have been acknowledged since, and replicas are the best
 // source left).
 func (r *Reader) latestLSN(ctx context.Context) int64 {
+	if len(r.rt.replicas) == 0 {
+		return 0 // the primary is the only backend: it has every commit
+	}
 	lsn, err := r.sync.get(ctx, func(ctx context.Context) (int64, error) {
 		ctx, cancel := context.WithTimeout(ctx, r.rt.opts.CheckTimeout)
 		defer cancel()
