@@ -40,7 +40,7 @@ func (s *Server) handlers() map[string]handlerFunc {
 // no trailing-slash or case fixing, so "gt/" is 404, except the explicit
 // APPEND_SLASH redirects of api.SlashRedirects.
 func (s *Server) newRouter() *router.Router {
-	r := newExactRouter()
+	r := api.ExactRouter(api.NotFound, api.MethodNotAllowed, options)
 	handlers := s.handlers()
 	for _, rt := range api.Routes {
 		for _, p := range rt.Paths {
@@ -56,46 +56,25 @@ func (s *Server) newRouter() *router.Router {
 			if !ok {
 				panic(fmt.Sprintf("reader: no handler for GET route %s", rt.Name))
 			}
-			get(r, path, s.cfg.Metrics.Instrument(rt.Name, s.handle(rt.Name, h)))
+			api.GET(r, path, s.cfg.Metrics.Instrument(rt.Name, s.handle(rt.Name, h)))
 		}
 	}
-	get(r, api.HealthzPath, api.Healthz)
-	get(r, api.ReadyzPath, s.readyz)
+	api.GET(r, api.HealthzPath, api.Healthz)
+	api.GET(r, api.ReadyzPath, api.ReadyHandler(s.base, s.stopping, s.cfg.ReadyTimeout, s.svc.Ready, s.log))
 	if s.cfg.Gatherer != nil {
-		get(r, api.MetricsPath, api.MetricsHandler(s.cfg.Gatherer))
+		api.GET(r, api.MetricsPath, api.MetricsHandler(s.cfg.Gatherer))
 	}
 
 	// The radix tree cannot hold "payloadiovs" beside "payloadiovs/" (it
 	// reserves the slash-less node for its own trailing-slash redirect), so
 	// the slash-less paths live in a second router consulted only for paths
 	// the first one does not know.
-	redirects := newExactRouter()
+	redirects := api.ExactRouter(api.NotFound, api.MethodNotAllowed, options)
 	for _, p := range api.SlashRedirects {
-		get(redirects, api.Prefix+p, appendSlash)
+		api.GET(redirects, api.Prefix+p, appendSlash)
 	}
 	r.NotFound = redirects.Handler
 	return r
-}
-
-// newExactRouter returns a router without path fixing, answering unknown
-// paths and methods with JSON.
-func newExactRouter() *router.Router {
-	r := router.New()
-	r.RedirectTrailingSlash = false
-	r.RedirectFixedPath = false
-	r.HandleMethodNotAllowed = true
-	r.HandleOPTIONS = true
-	r.GlobalOPTIONS = options
-	r.NotFound = api.NotFound
-	r.MethodNotAllowed = api.MethodNotAllowed
-	return r
-}
-
-// get registers h for GET and HEAD (fasthttp omits the body of HEAD
-// answers by itself).
-func get(r *router.Router, path string, h fasthttp.RequestHandler) {
-	r.GET(path, h)
-	r.HEAD(path, h)
 }
 
 // handle adapts an endpoint to fasthttp, answering its error.

@@ -103,13 +103,13 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) bool {
 // endpoint; every read route answers 405 (reads belong to the readers), so
 // that a write sent to a read-only path is 405 too, as in the reference.
 func (s *Server) newRouter() *router.Router {
-	r := newExactRouter()
+	r := api.ExactRouter(named("not_found", api.NotFound), named("method_not_allowed", api.MethodNotAllowed), options)
 	endpoints := s.endpoints()
 	for _, rt := range api.Routes {
 		for _, p := range rt.Paths {
 			path := api.Prefix + p
 			if rt.Method == fasthttp.MethodGet {
-				get(r, path, named("read_on_writer", readOnWriter(writeMethods(p))))
+				api.GET(r, path, named("read_on_writer", readOnWriter(writeMethods(p))))
 				continue
 			}
 			h, ok := endpoints[rt.Name]
@@ -119,42 +119,22 @@ func (s *Server) newRouter() *router.Router {
 			r.Handle(rt.Method, path, s.cfg.Metrics.Instrument(rt.Name, s.handle(rt.Name, h)))
 		}
 	}
-	get(r, api.HealthzPath, named("healthz", api.Healthz))
-	get(r, api.ReadyzPath, named("readyz", s.readyz))
+	api.GET(r, api.HealthzPath, named("healthz", api.Healthz))
+	api.GET(r, api.ReadyzPath, named("readyz", api.ReadyHandler(s.base, s.stopping, s.cfg.ReadyTimeout, s.cfg.Ready, s.log)))
 	if s.cfg.Gatherer != nil {
-		get(r, api.MetricsPath, named("metrics", api.MetricsHandler(s.cfg.Gatherer)))
+		api.GET(r, api.MetricsPath, named("metrics", api.MetricsHandler(s.cfg.Gatherer)))
 	}
 
 	// The radix tree cannot hold "payloadiovs" beside "payloadiovs/" (it
 	// reserves the slash-less node for its trailing-slash redirect), so the
 	// slash-less read paths, which readers redirect, live in a second
 	// router consulted only for paths the first one does not know.
-	slashless := newExactRouter()
+	slashless := api.ExactRouter(named("not_found", api.NotFound), named("method_not_allowed", api.MethodNotAllowed), options)
 	for _, p := range api.SlashRedirects {
-		get(slashless, api.Prefix+p, named("read_on_writer", readOnWriter("")))
+		api.GET(slashless, api.Prefix+p, named("read_on_writer", readOnWriter("")))
 	}
 	r.NotFound = slashless.Handler
 	return r
-}
-
-// newExactRouter returns a router without path fixing, answering unknown
-// paths and methods with JSON.
-func newExactRouter() *router.Router {
-	r := router.New()
-	r.RedirectTrailingSlash = false
-	r.RedirectFixedPath = false
-	r.HandleMethodNotAllowed = true
-	r.HandleOPTIONS = true
-	r.GlobalOPTIONS = options
-	r.NotFound = named("not_found", api.NotFound)
-	r.MethodNotAllowed = named("method_not_allowed", api.MethodNotAllowed)
-	return r
-}
-
-// get registers h for GET and HEAD.
-func get(r *router.Router, path string, h fasthttp.RequestHandler) {
-	r.GET(path, h)
-	r.HEAD(path, h)
 }
 
 // handle adapts an endpoint to fasthttp: it bounds the service call and
