@@ -151,65 +151,41 @@ BEGIN
 END
 $$;
 
--- Triggers with transition tables take one event each.
-DROP TRIGGER IF EXISTS condcache_iov_insert ON "PayloadIOV";
-CREATE TRIGGER condcache_iov_insert AFTER INSERT ON "PayloadIOV"
-    REFERENCING NEW TABLE AS condcache_new
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_iov_changed();
-DROP TRIGGER IF EXISTS condcache_iov_update ON "PayloadIOV";
-CREATE TRIGGER condcache_iov_update AFTER UPDATE ON "PayloadIOV"
-    REFERENCING OLD TABLE AS condcache_old NEW TABLE AS condcache_new
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_iov_changed();
-DROP TRIGGER IF EXISTS condcache_iov_delete ON "PayloadIOV";
-CREATE TRIGGER condcache_iov_delete AFTER DELETE ON "PayloadIOV"
-    REFERENCING OLD TABLE AS condcache_old
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_iov_changed();
-
-DROP TRIGGER IF EXISTS condcache_list_insert ON "PayloadList";
-CREATE TRIGGER condcache_list_insert AFTER INSERT ON "PayloadList"
-    REFERENCING NEW TABLE AS condcache_new
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_list_changed();
-DROP TRIGGER IF EXISTS condcache_list_update ON "PayloadList";
-CREATE TRIGGER condcache_list_update AFTER UPDATE ON "PayloadList"
-    REFERENCING OLD TABLE AS condcache_old NEW TABLE AS condcache_new
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_list_changed();
-DROP TRIGGER IF EXISTS condcache_list_delete ON "PayloadList";
-CREATE TRIGGER condcache_list_delete AFTER DELETE ON "PayloadList"
-    REFERENCING OLD TABLE AS condcache_old
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_list_changed();
-
-DROP TRIGGER IF EXISTS condcache_globaltag_insert ON "GlobalTag";
-CREATE TRIGGER condcache_globaltag_insert AFTER INSERT ON "GlobalTag"
-    REFERENCING NEW TABLE AS condcache_new
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_globaltag_changed();
-DROP TRIGGER IF EXISTS condcache_globaltag_update ON "GlobalTag";
-CREATE TRIGGER condcache_globaltag_update AFTER UPDATE ON "GlobalTag"
-    REFERENCING OLD TABLE AS condcache_old NEW TABLE AS condcache_new
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_globaltag_changed();
-DROP TRIGGER IF EXISTS condcache_globaltag_delete ON "GlobalTag";
-CREATE TRIGGER condcache_globaltag_delete AFTER DELETE ON "GlobalTag"
-    REFERENCING OLD TABLE AS condcache_old
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_globaltag_changed();
-
-DROP TRIGGER IF EXISTS condcache_type_update ON "PayloadType";
-CREATE TRIGGER condcache_type_update AFTER UPDATE ON "PayloadType"
-    REFERENCING OLD TABLE AS condcache_old
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_type_changed();
-
-DROP TRIGGER IF EXISTS condcache_status_update ON "GlobalTagStatus";
-CREATE TRIGGER condcache_status_update AFTER UPDATE ON "GlobalTagStatus"
-    REFERENCING OLD TABLE AS condcache_old
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_status_changed();
-
-DROP TRIGGER IF EXISTS condcache_iov_truncate ON "PayloadIOV";
-CREATE TRIGGER condcache_iov_truncate AFTER TRUNCATE ON "PayloadIOV"
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_truncated();
-DROP TRIGGER IF EXISTS condcache_list_truncate ON "PayloadList";
-CREATE TRIGGER condcache_list_truncate AFTER TRUNCATE ON "PayloadList"
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_truncated();
-DROP TRIGGER IF EXISTS condcache_globaltag_truncate ON "GlobalTag";
-CREATE TRIGGER condcache_globaltag_truncate AFTER TRUNCATE ON "GlobalTag"
-    FOR EACH STATEMENT EXECUTE FUNCTION condcache_truncated();
+-- The triggers, one per table and event: triggers with transition tables
+-- take one event each, and TRUNCATE has no transition table.
+DO $$
+DECLARE
+    t record;
+    referencing text;
+BEGIN
+    FOR t IN SELECT * FROM (VALUES
+        ('PayloadIOV', 'iov', 'INSERT', 'condcache_iov_changed'),
+        ('PayloadIOV', 'iov', 'UPDATE', 'condcache_iov_changed'),
+        ('PayloadIOV', 'iov', 'DELETE', 'condcache_iov_changed'),
+        ('PayloadList', 'list', 'INSERT', 'condcache_list_changed'),
+        ('PayloadList', 'list', 'UPDATE', 'condcache_list_changed'),
+        ('PayloadList', 'list', 'DELETE', 'condcache_list_changed'),
+        ('GlobalTag', 'globaltag', 'INSERT', 'condcache_globaltag_changed'),
+        ('GlobalTag', 'globaltag', 'UPDATE', 'condcache_globaltag_changed'),
+        ('GlobalTag', 'globaltag', 'DELETE', 'condcache_globaltag_changed'),
+        ('PayloadType', 'type', 'UPDATE', 'condcache_type_changed'),
+        ('GlobalTagStatus', 'status', 'UPDATE', 'condcache_status_changed'),
+        ('PayloadIOV', 'iov', 'TRUNCATE', 'condcache_truncated'),
+        ('PayloadList', 'list', 'TRUNCATE', 'condcache_truncated'),
+        ('GlobalTag', 'globaltag', 'TRUNCATE', 'condcache_truncated')
+    ) AS v(tbl, short, event, fn) LOOP
+        referencing := CASE t.event
+            WHEN 'INSERT' THEN 'REFERENCING NEW TABLE AS condcache_new'
+            WHEN 'UPDATE' THEN 'REFERENCING OLD TABLE AS condcache_old NEW TABLE AS condcache_new'
+            WHEN 'DELETE' THEN 'REFERENCING OLD TABLE AS condcache_old'
+            ELSE '' END;
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I',
+            'condcache_' || t.short || '_' || lower(t.event), t.tbl);
+        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %I %s FOR EACH STATEMENT EXECUTE FUNCTION %I()',
+            'condcache_' || t.short || '_' || lower(t.event), t.event, t.tbl, referencing, t.fn);
+    END LOOP;
+END
+$$;
 
 -- Every GT that exists when condcache arrives gets its first generation.
 INSERT INTO condcache_generation (global_tag, generation)
