@@ -99,11 +99,6 @@ type Window struct {
 	HasFrom, HasUntil     bool
 }
 
-// Contains reports whether the point with key k lies in w.
-func (w Window) Contains(k CombKey) bool {
-	return string(w.From[:]) <= string(k[:]) && string(k[:]) < string(w.Until[:])
-}
-
 // LookupResult is a lookup answer with what caches need to keep it.
 type LookupResult struct {
 	Rows []LookupRow

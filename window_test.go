@@ -70,12 +70,3 @@ func TestParseCombKey(t *testing.T) {
 		}
 	}
 }
-
-func TestWindowContains(t *testing.T) {
-	w := Window{From: Point{5, 0}.CombKey(), Until: Point{7, 0}.CombKey()}
-	for p, want := range map[Point]bool{{5, 0}: true, {6, 99}: true, {7, -1}: true, {7, 0}: false, {5, -1}: false} {
-		if got := w.Contains(p.CombKey()); got != want {
-			t.Errorf("[5,7) contains %v = %v, want %v", p, got, want)
-		}
-	}
-}

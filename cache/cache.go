@@ -108,9 +108,6 @@ func New(o Options) (*Cache, error) {
 // Close closes the connections.
 func (c *Cache) Close() error { return c.rdb.Close() }
 
-// Ping reports whether Redis answers (bypassing the breaker).
-func (c *Cache) Ping(ctx context.Context) error { return c.rdb.Ping(ctx).Err() }
-
 // call runs fn through the circuit breaker under the cache's timeout. While
 // the breaker is open it fails at once, so a dead Redis costs nothing.
 func (c *Cache) call(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {

@@ -111,8 +111,10 @@ func errCacheUnavailable(err error) error {
 		"the write was refused before commit because the cache (Redis) could not be told about it: %v; nothing was written, retry later", err)
 }
 
-// markBeforeCommit tells the invalidator about the GTs this transaction
-// changed, just before it commits, and returns them for publishing after.
+// markBeforeCommit tells the invalidator, just before commit, about the GTs
+// in the outbox as this transaction sees it (its own changes, plus any
+// committed ones not delivered yet: marking those too is harmless), and
+// returns them for publishing after.
 func (s *Store) markBeforeCommit(ctx context.Context, tx pgx.Tx) ([]condcache.Invalidation, error) {
 	rows, err := tx.Query(ctx, pendingSQL, maxOutboxBatch)
 	if err != nil {

@@ -60,13 +60,6 @@ LEFT JOIN LATERAL (
 ) r ON true
 ORDER BY r.type_name, r.list_id`
 
-// Lookup returns, for every list attached to GT globalTag, the IOV holding
-// at point at. An unknown GT gives no rows and no error.
-func (r *Reader) Lookup(ctx context.Context, globalTag string, at condcache.Point) ([]condcache.LookupRow, error) {
-	res, err := r.LookupAt(ctx, globalTag, at, condcache.Freshness{})
-	return res.Rows, err
-}
-
 // LookupAt is Lookup with the GT's generation, status and answer window,
 // read from a backend at least as fresh as need asks.
 func (r *Reader) LookupAt(ctx context.Context, globalTag string, at condcache.Point, need condcache.Freshness) (condcache.LookupResult, error) {
