@@ -38,7 +38,10 @@ type BackendStatus struct {
 	InFlight int64  // reads running on it now
 	Reads    uint64 // reads it answered
 	Failures uint64 // reads that failed on it and were retried elsewhere
-	Error    string // why it is unhealthy, "" when healthy
+	// Behind counts reads it answered from a snapshot older than the
+	// caller needed (a generation check), so they were retried elsewhere.
+	Behind uint64
+	Error  string // why it is unhealthy, "" when healthy
 }
 
 // backend is one pool with the health and lag the router routes by. The
@@ -64,6 +67,7 @@ type backend struct {
 	inFlight atomic.Int64
 	reads    atomic.Uint64
 	failures atomic.Uint64
+	behind   atomic.Uint64
 	// checking: a check of this backend is running.
 	checking atomic.Bool
 
@@ -131,6 +135,7 @@ func (b *backend) status(now int64, maxLag time.Duration) BackendStatus {
 		InFlight: b.inFlight.Load(),
 		Reads:    b.reads.Load(),
 		Failures: b.failures.Load(),
+		Behind:   b.behind.Load(),
 	}
 	if !b.primary {
 		s.Lag = -1

@@ -117,6 +117,7 @@ func (rt *router) doAt(ctx context.Context, minLSN int64, fn func(context.Contex
 			return nil
 		}
 		if errors.Is(err, errBehind) {
+			b.behind.Add(1)
 			last = err
 			continue
 		}

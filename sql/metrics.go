@@ -9,6 +9,8 @@ var (
 		"1 when the backend takes reads (healthy, and for a replica not lagging beyond MaxLag).", []string{"backend"}, nil)
 	readsDesc = prometheus.NewDesc("condcache_backend_reads_total",
 		"Reads answered by each database backend.", []string{"backend"}, nil)
+	behindDesc = prometheus.NewDesc("condcache_backend_behind_total",
+		"Reads a backend answered from a snapshot older than the generation the reader knew of, retried on another backend.", []string{"backend"}, nil)
 )
 
 // readerCollector reports the backends' state at scrape time.
@@ -18,6 +20,7 @@ func (c readerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- lagDesc
 	ch <- usableDesc
 	ch <- readsDesc
+	ch <- behindDesc
 }
 
 func (c readerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -29,6 +32,7 @@ func (c readerCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, b.Lag.Seconds(), b.Name)
 		ch <- prometheus.MustNewConstMetric(usableDesc, prometheus.GaugeValue, usable, b.Name)
 		ch <- prometheus.MustNewConstMetric(readsDesc, prometheus.CounterValue, float64(b.Reads), b.Name)
+		ch <- prometheus.MustNewConstMetric(behindDesc, prometheus.CounterValue, float64(b.Behind), b.Name)
 	}
 }
 

@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,11 +62,34 @@ func lateTopology(t *testing.T) *lateStack {
 		}
 		late = &lateStack{stack: st, servers: sv}
 		stopLate = func() { _ = sv.Stop(); _ = st.Stop(); _ = os.RemoveAll(st.Dir) }
+		lateErr = waitReplicaUsable(ctx, sv.ReaderURL)
 	})
 	if lateErr != nil {
 		t.Fatalf("starting the delayed-replica stack: %v", lateErr)
 	}
 	return late
+}
+
+// waitReplicaUsable waits until the reader routes reads to its replica,
+// which takes the apply delay after the reader starts: a test that wrote
+// and looked up before that would only ever read the primary, and so would
+// prove nothing about stale replicas.
+func waitReplicaUsable(ctx context.Context, readerURL string) error {
+	for {
+		res, err := http.Get(readerURL + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if strings.Contains(string(b), "\n"+replicaUsable+" 1\n") {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the reader never routed reads to its delayed replica: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // stopLate stops the delayed-replica stack at the end of TestMain.
@@ -93,6 +116,7 @@ func TestFreshWriteThenRead(t *testing.T) {
 	r := newClient(t, ls.servers.ReaderURL)
 	w := newClient(t, ls.servers.WriterURL)
 	gt, pt := w.mkGT("unlocked"), w.mkPT()
+	behind := metric(t, ls.servers.ReaderURL, replicaBehind)
 	prev := ""
 	for i := range 25 {
 		// Warm the cache with the current answer (served by the replica or
@@ -110,6 +134,14 @@ func TestFreshWriteThenRead(t *testing.T) {
 			}
 		}
 		prev = u
+	}
+	// The replica must have been asked and found behind: otherwise the
+	// answers above came from the primary and the generation check that
+	// skips a late replica went untested.
+	if skipped := metric(t, ls.servers.ReaderURL, replicaBehind) - behind; skipped == 0 {
+		t.Errorf("no lookup found the delayed replica behind the generation: the test did not exercise it")
+	} else {
+		t.Logf("%.0f lookups found the replica behind and moved on", skipped)
 	}
 	time.Sleep(applyDelay + 500*time.Millisecond)
 	if got := r.lookupURLs(gt, 1, 0)[pt]; got != prev {
@@ -175,24 +207,36 @@ func TestFreshHTTPCaching(t *testing.T) {
 	}
 }
 
-var redisLookups = regexp.MustCompile(`(?m)^condcache_lookups_total\{source="redis"\} (\d+)`)
-
-// redisHits reads how many lookups the reader answered from Redis.
-func redisHits(t *testing.T, readerURL string) int64 {
+// metric reads one series of a server's /metrics, e.g.
+// `condcache_lookups_total{source="redis"}`; 0 when absent.
+func metric(t *testing.T, baseURL, series string) float64 {
 	t.Helper()
-	res, err := http.Get(readerURL + "/metrics")
+	res, err := http.Get(baseURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	m := redisLookups.FindSubmatch(b)
-	if m == nil {
-		return 0
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	n, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	return n
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("metric %s: %v", series, err)
+			}
+			return f
+		}
+	}
+	return 0
 }
+
+const (
+	redisLookups  = `condcache_lookups_total{source="redis"}`
+	replicaBehind = `condcache_backend_behind_total{backend="replica1"}`
+	replicaUsable = `condcache_backend_usable{backend="replica1"}`
+)
 
 // TestFreshRedisDown (points 3 and 5): with Redis killed under a steady
 // lookup load no lookup fails and none is stale; a write while Redis is
@@ -256,9 +300,9 @@ func TestFreshRedisDown(t *testing.T) {
 	// Right after the restart, a write goes through and is seen at once.
 	writeIOV(r, w, gt, pt, after, P{0, 10})
 	wantNow.Store(1)
-	hitsAtRestart := redisHits(t, ls.servers.ReaderURL)
+	hitsAtRestart := metric(t, ls.servers.ReaderURL, redisLookups)
 	deadline := time.Now().Add(15 * time.Second)
-	for redisHits(t, ls.servers.ReaderURL) < hitsAtRestart+50 {
+	for metric(t, ls.servers.ReaderURL, redisLookups) < hitsAtRestart+50 {
 		if time.Now().After(deadline) {
 			t.Errorf("the cache did not resume within 15 s after Redis restarted")
 			break
