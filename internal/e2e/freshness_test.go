@@ -150,13 +150,16 @@ func TestFreshWriteThenRead(t *testing.T) {
 }
 
 // TestFreshRecreatedGT (point 4): a GT deleted and re-created under the same
-// name never answers with the old GT's cached payloads.
+// name never answers with the old GT's cached payloads, and an ETag of an
+// old incarnation never earns a 304 from the new one.
 func TestFreshRecreatedGT(t *testing.T) {
 	ls := lateTopology(t)
 	r := newClient(t, ls.servers.ReaderURL)
 	w := newClient(t, ls.servers.WriterURL)
 	w.ensureStatus("unlocked")
 	gt, pt := uniqz("recreated"), w.mkPT()
+	path := fmt.Sprintf("payloadiovs/?gtName=%s&majorIOV=5&minorIOV=0", gt)
+	var oldTags []string
 	for i := range 5 {
 		w.ok("POST", "gt", map[string]any{"name": gt, "status": "unlocked"})
 		u := fmt.Sprintf("%s_%d", uniqz("gen"), i)
@@ -166,9 +169,44 @@ func TestFreshRecreatedGT(t *testing.T) {
 				t.Fatalf("incarnation %d: %q, want %q", i, got, u)
 			}
 		}
+		for _, tag := range oldTags {
+			if res := r.do("GET", path, nil, "If-None-Match", tag); res.Status != 200 {
+				t.Fatalf("incarnation %d answers %d to the ETag %s of an earlier one", i, res.Status, tag)
+			}
+		}
+		oldTags = append(oldTags, r.ok("GET", path, nil).Header.Get("ETag"))
 		w.ok("DELETE", "deleteGlobalTag/"+gt, nil)
 		if got := r.lookupURLs(gt, 5, 0); len(got) != 0 {
 			t.Fatalf("incarnation %d deleted, still answers %v", i, got)
+		}
+	}
+}
+
+// TestFreshRedisRestart (point 3): Redis restarting empty right after an
+// acknowledged write loses what it knew of generations, and the late
+// replica still holds the old answer: until the relay has rebuilt the
+// generations, lookups must not trust Redis's silence.
+func TestFreshRedisRestart(t *testing.T) {
+	ls := lateTopology(t)
+	r := newClient(t, ls.servers.ReaderURL)
+	w := newClient(t, ls.servers.WriterURL)
+	gt, pt := w.mkGT("unlocked"), w.mkPT()
+	for i := range 3 {
+		u := fmt.Sprintf("%s_%d", uniqz("restart"), i)
+		writeIOV(r, w, gt, pt, u, P{0, int64(i)})
+		if got := r.lookupURLs(gt, 1, 0)[pt]; got != u {
+			t.Fatalf("round %d before the restart: %q, want %q", i, got, u)
+		}
+		if err := ls.stack.Redis.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		if err := ls.stack.Redis.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for k := range 5 {
+			if got := r.lookupURLs(gt, 1, 0)[pt]; got != u {
+				t.Fatalf("round %d, lookup %d after Redis restarted: %q, want %q", i, k, got, u)
+			}
 		}
 	}
 }
