@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := bin/condcache
 
-.PHONY: run test lint deps build clean
+.PHONY: run test lint bench deps build clean
 
 ## run: start the local stack (PostgreSQL primary + replica, writer, reader, demo data); Ctrl-C stops it
 run: deps build
@@ -20,6 +20,11 @@ lint:
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	@bash .ci/check-layers
+
+## bench: the Go benchmarks, 5 runs each (compare medians), saved under reports/
+bench: deps
+	@mkdir -p reports
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./... | tee reports/bench-$$(date +%Y%m%d-%H%M%S).txt
 
 ## deps: install the PostgreSQL server binaries and redis-server where missing (apt-get as root), or say what to install
 deps:

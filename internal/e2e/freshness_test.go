@@ -247,7 +247,7 @@ func TestFreshHTTPCaching(t *testing.T) {
 
 // metric reads one series of a server's /metrics, e.g.
 // `condcache_lookups_total{source="redis"}`; 0 when absent.
-func metric(t *testing.T, baseURL, series string) float64 {
+func metric(t testing.TB, baseURL, series string) float64 {
 	t.Helper()
 	res, err := http.Get(baseURL + "/metrics")
 	if err != nil {

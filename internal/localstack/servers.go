@@ -20,7 +20,11 @@ type ServerOptions struct {
 	ReaderAddr string   // "" = a free loopback port
 	Env        []string // extra environment, e.g. "CDB_IOV_MODE=discrete"
 	ReaderArgs []string // extra reader flags, e.g. "-redis-timeout", "20ms"
-	LogDir     string   // "" = the stack's log directory
+	// ReaderNoCache runs the reader without Redis, and ReaderPrimaryOnly
+	// without the replicas: readers that answer every lookup from a
+	// replica or from the primary, to compare against the cache.
+	ReaderNoCache, ReaderPrimaryOnly bool
+	LogDir                           string // "" = the stack's log directory
 }
 
 // Servers are the condcache writer and reader of a stack, as child
@@ -66,16 +70,22 @@ func (s *Stack) StartServers(ctx context.Context, o ServerOptions) (*Servers, er
 		}
 		replicas += r.DSN(o.Database)
 	}
+	if o.ReaderPrimaryOnly {
+		replicas = ""
+	}
 	sv := &Servers{WriterURL: "http://" + writerAddr, ReaderURL: "http://" + readerAddr}
 	var cacheArgs []string
 	if s.Redis != nil {
 		cacheArgs = []string{"-redis", "redis://" + s.Redis.Addr() + "/0"}
 	}
+	readerArgs := []string{"reader", "-addr", readerAddr, "-primary", s.Primary.DSN(o.Database),
+		"-replicas", replicas, "-writer", sv.WriterURL}
+	if !o.ReaderNoCache {
+		readerArgs = append(readerArgs, cacheArgs...)
+	}
 	sv.Writer = s.newServer("writer", writerAddr, logDir, o, append([]string{
 		"writer", "-addr", writerAddr, "-primary", s.Primary.DSN(o.Database)}, cacheArgs...))
-	sv.Reader = s.newServer("reader", readerAddr, logDir, o, append(append([]string{
-		"reader", "-addr", readerAddr, "-primary", s.Primary.DSN(o.Database),
-		"-replicas", replicas, "-writer", sv.WriterURL}, cacheArgs...), o.ReaderArgs...))
+	sv.Reader = s.newServer("reader", readerAddr, logDir, o, append(readerArgs, o.ReaderArgs...))
 	if err := sv.Writer.Start(ctx); err != nil {
 		return nil, err
 	}
