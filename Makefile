@@ -10,7 +10,8 @@ run: deps build
 	./$(BIN) run
 
 ## test: the whole test suite (unit + integration against real PostgreSQL processes)
-test: deps
+test:
+	@bash .ci/install-deps --test
 	$(GO) test -count=1 -timeout 30m ./...
 
 ## lint: gofmt, go vet and staticcheck must be clean
