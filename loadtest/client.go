@@ -148,3 +148,34 @@ func isConflict(err error) bool {
 	e, ok := err.(*APIError)
 	return ok && (e.Status == http.StatusConflict || e.Status == http.StatusBadRequest) && strings.Contains(e.Body, "already exists")
 }
+
+// Response is a raw answer: any status, the headers and the body.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Get sends GET path (relative to the API prefix) with extra headers given
+// as name, value pairs, and returns the answer whatever its status.
+func (c *Client) Get(ctx context.Context, path string, header ...string) (Response, error) {
+	return c.GetRoot(ctx, "/api/cdb_rest/"+path, header...)
+}
+
+// GetRoot is Get for a path from the server root, e.g. "/metrics".
+func (c *Client) GetRoot(ctx context.Context, path string, header ...string) (Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
+	if err != nil {
+		return Response{}, err
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return Response{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, err
+}

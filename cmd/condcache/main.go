@@ -5,6 +5,7 @@
 //	condcache writer    # the single writer process (PostgreSQL primary)
 //	condcache reader    # a stateless reader (replicas, fallback to the primary)
 //	condcache migrate   # apply the schema migrations and exit
+//	condcache loadtest  # drive running servers (freshness: write-then-read rounds)
 //
 // Every flag has an environment variable as its default (see -h of each
 // subcommand), including Nopayloaddb's own variable names.
@@ -37,6 +38,8 @@ func main() {
 		err = runReader(ctx, args, logger)
 	case "migrate":
 		err = runMigrate(ctx, args, logger)
+	case "loadtest":
+		err = runLoadtest(ctx, args)
 	case "-h", "-help", "--help", "help":
 		usage()
 		return
@@ -60,6 +63,8 @@ commands:
   writer   serve the write API against the PostgreSQL primary
   reader   serve the read API from replicas (proxying writes to the writer)
   migrate  apply the schema migrations to the primary and exit
+  loadtest freshness: write-then-read rounds through a reader, checking
+           that no answer is stale, ETags give 304 and /metrics answers
 
 Run "condcache <command> -h" for its flags.
 `)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/condcache/condcache/internal/localstack"
+	"github.com/condcache/condcache/loadtest"
 )
 
 // The freshness contract of DESIGN.md against real processes, on a stack of
@@ -352,5 +353,21 @@ func TestFreshRedisDown(t *testing.T) {
 	t.Logf("%d lookups under the Redis outage: %d failed, %d stale", total.Load(), failed.Load(), stale.Load())
 	if failed.Load() != 0 || stale.Load() != 0 {
 		t.Errorf("%d failed and %d stale lookups of %d, want none", failed.Load(), stale.Load(), total.Load())
+	}
+}
+
+// TestFreshLoadtestRounds runs the loadtest freshness workload (as
+// `condcache loadtest freshness` does against make run) on the late stack,
+// writing through the reader, which forwards writes to the writer.
+func TestFreshLoadtestRounds(t *testing.T) {
+	ls := lateTopology(t)
+	c := loadtest.NewClient(ls.servers.ReaderURL)
+	rep, err := loadtest.CheckFreshness(t.Context(), loadtest.FreshnessOptions{Writer: c, Reader: c, Rounds: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", rep)
+	if !rep.OK() || rep.Rounds != 50 || rep.Lookups != 150 {
+		t.Errorf("freshness workload failed:\n%s", rep)
 	}
 }
