@@ -125,11 +125,17 @@ type Freshness struct {
 }
 
 // Invalidation says that GT GlobalTag has reached Generation: cached
-// answers of older generations must not be served any more.
+// answers of older generations must not be served any more. GlobalTag
+// AllScope stands for reads that are not about one GT; such an
+// invalidation says that one more write changed them.
 type Invalidation struct {
 	GlobalTag  string
 	Generation int64
 }
+
+// AllScope is the scope of the cached reads that are not about one GT (GT,
+// type and IOV listings, lookups by id); see Invalidation.
+const AllScope = ""
 
 // CacheState is what the cache knows about one GT.
 type CacheState int
@@ -166,6 +172,27 @@ type LookupCache interface {
 	// FillLookup stores body for every point of the result's window, only
 	// if the cache still holds generation res.Generation for the GT.
 	FillLookup(ctx context.Context, gt string, dict bool, res *LookupResult, body []byte) (stored bool, err error)
+}
+
+// CachedResponse is a cache's answer for a read other than the lookup.
+type CachedResponse struct {
+	State CacheState
+	// Generation is the scope's generation in the cache (CacheMiss,
+	// CacheHit): a GT's generation, or for AllScope a counter the cache
+	// keeps itself. A fill must bring it back unchanged.
+	Generation int64
+	Body       []byte // when CacheHit
+}
+
+// ResponseCache keeps the encoded answers of reads other than the lookup,
+// per scope (a GT name, or AllScope) and request. The caller computes a
+// missing answer from a backend that has every write committed before the
+// get, then fills it. Implemented by cache.Cache on Redis.
+type ResponseCache interface {
+	GetResponse(ctx context.Context, scope string, key []byte) (CachedResponse, error)
+	// FillResponse stores body only if the scope is still at generation
+	// and no write to it is pending.
+	FillResponse(ctx context.Context, scope string, key []byte, generation int64, body []byte) (stored bool, err error)
 }
 
 // Invalidator tells the cache about writes (DESIGN.md freshness contract).

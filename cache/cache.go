@@ -127,9 +127,17 @@ func genKeys(gt string) (gen, w, v string) {
 	return "cc:gen:{" + gt + "}", "cc:w:{" + gt + "}", "cc:v:{" + gt + "}"
 }
 
+// responsesKey holds a GT's cached answers of reads other than the lookup.
+func responsesKey(gt string) string { return "cc:r:{" + gt + "}" }
+
 const (
 	epochKey  = "cc:epoch"
 	resyncKey = "cc:resync"
+	// The all scope (condcache.AllScope): its counter, its pending writes
+	// and its cached answers.
+	allCounterKey   = "cc:all:g"
+	allPendingKey   = "cc:all:p"
+	allResponsesKey = "cc:all:r"
 )
 
 func nowMs() string { return strconv.FormatInt(time.Now().UnixMilli(), 10) }
@@ -230,8 +238,13 @@ func (c *Cache) Mark(ctx context.Context, invs []condcache.Invalidation) error {
 	deadline := strconv.FormatInt(time.Now().Add(c.o.MarkTTL).UnixMilli(), 10)
 	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, inv := range invs {
+			generation := strconv.FormatInt(inv.Generation, 10)
+			if inv.GlobalTag == condcache.AllScope {
+				markAllScript.Eval(ctx, p, []string{allPendingKey, allResponsesKey}, generation, deadline)
+				continue
+			}
 			gen, w, v := genKeys(inv.GlobalTag)
-			markScript.Eval(ctx, p, []string{gen, w, v}, strconv.FormatInt(inv.Generation, 10), deadline)
+			markScript.Eval(ctx, p, []string{gen, w, v, responsesKey(inv.GlobalTag)}, generation, deadline)
 		}
 		return nil
 	})
@@ -261,10 +274,17 @@ func (c *Cache) publish(ctx context.Context, invs []condcache.Invalidation, toke
 	ctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
 	defer cancel()
 	// Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT.
+	now := nowMs()
 	cmds, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, inv := range invs {
+			generation := strconv.FormatInt(inv.Generation, 10)
+			if inv.GlobalTag == condcache.AllScope {
+				publishAllScript.Eval(ctx, p, []string{epochKey, resyncKey, allCounterKey, allPendingKey, allResponsesKey},
+					generation, token, now)
+				continue
+			}
 			gen, w, v := genKeys(inv.GlobalTag)
-			publishScript.Eval(ctx, p, []string{epochKey, resyncKey, gen, w, v}, strconv.FormatInt(inv.Generation, 10), token)
+			publishScript.Eval(ctx, p, []string{epochKey, resyncKey, gen, w, v, responsesKey(inv.GlobalTag)}, generation, token)
 		}
 		return nil
 	})

@@ -1,5 +1,6 @@
-// Package cache keeps lookup answers in Redis (github.com/redis/go-redis/v9)
-// under the freshness contract of DESIGN.md, and tells Redis about writes.
+// Package cache keeps lookup answers and the other read answers in Redis
+// (github.com/redis/go-redis/v9) under the freshness contract of DESIGN.md,
+// and tells Redis about writes.
 //
 // # Keys
 //
@@ -13,10 +14,32 @@
 //	            cached answer, shape byte + window start + window end, each a
 //	            32-hex-digit condcache.CombKey
 //	cc:v:{N}    hash: member → encoded answer (status, window, body)
+//	cc:r:{N}    hash: request URI → body, the GT's other cached reads
+//	            (globalTag/N, gtPayloadLists/N)
+//
+// the all scope (condcache.AllScope: every other cached read, such as the
+// GT, type and IOV listings and reads by id):
+//
+//	cc:all:g    a counter raised by every publish of the scope
+//	cc:all:p    sorted set: one member per write in flight (its outbox
+//	            generation), scored by until when (unix ms) its mark holds
+//	cc:all:r    hash: request URI → body
 //
 // and two global keys: cc:epoch, present once Redis holds the generation of
 // every GT (written by Resync), and cc:resync, the token of a resync in
 // progress.
+//
+// # The all scope
+//
+// A GT's generations commit in order (its generation row is locked), so a
+// published generation stands for every lower one. Writes to the all scope
+// share no lock (one would serialise every write of the database), so they
+// may commit out of generation order: each is marked and published by its
+// own generation, every publish raises the scope's counter and drops its
+// entries, and the scope is pending while any write's mark is unpublished
+// and unexpired. A fill is a compare-and-set on the counter. The answers
+// themselves come from a backend that has replayed the primary's WAL as of
+// after the get, so they are never older than what the counter stands for.
 //
 // # Why windows
 //

@@ -4,6 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
 	results       *prometheus.CounterVec
+	responses     *prometheus.CounterVec
 	fills         *prometheus.CounterVec
 	invalidations *prometheus.CounterVec
 	resyncs       prometheus.Counter
@@ -16,9 +17,13 @@ func newMetrics(reg prometheus.Registerer) metrics {
 			Name: "condcache_cache_lookups_total",
 			Help: "Cache reads of lookups by result: hit, miss, pending (a write in flight), unknown (Redis not synchronised), error.",
 		}, []string{"result"}),
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "condcache_cache_responses_total",
+			Help: "Cache reads of the other read endpoints by result: hit, miss, pending, unknown, error.",
+		}, []string{"result"}),
 		fills: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "condcache_cache_fills_total",
-			Help: "Cache fills by outcome: stored, skipped (generation moved on or write pending), error.",
+			Help: "Cache fills (lookups and other reads) by outcome: stored, skipped (generation moved on or write pending), error.",
 		}, []string{"outcome"}),
 		invalidations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "condcache_cache_invalidations_total",
@@ -34,7 +39,7 @@ func newMetrics(reg prometheus.Registerer) metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.results, m.fills, m.invalidations, m.resyncs, m.breakerOpen)
+		reg.MustRegister(m.results, m.responses, m.fills, m.invalidations, m.resyncs, m.breakerOpen)
 	}
 	return m
 }

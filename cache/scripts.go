@@ -42,37 +42,112 @@ if redis.call('PTTL', KEYS[4]) < 0 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) 
 return 1
 `)
 
-// markScript: KEYS gen, w, v; ARGV generation, deadline ms. Raises the
+// markScript: KEYS gen, w, v, r; ARGV generation, deadline ms. Raises the
 // pending mark and drops the GT's entries.
 var markScript = redis.NewScript(`
 local h = redis.call('HMGET', KEYS[1], 'p', 'pt')
 local p = math.max(tonumber(h[1] or '0'), tonumber(ARGV[1]))
 local pt = math.max(tonumber(h[2] or '0'), tonumber(ARGV[2]))
 redis.call('HSET', KEYS[1], 'p', string.format('%d', p), 'pt', string.format('%d', pt))
-redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 return 1
 `)
 
-// publishScript: KEYS epoch, resync, gen, w, v; ARGV generation, resync
-// token ("" = none). Accepted only while Redis holds the epoch or a resync
-// (a restarted, empty Redis takes nothing until a resync reads the database
-// afresh); raises the published generation (dropping the GT's entries) and
-// clears a mark it covers. Returns -1 when refused.
-var publishScript = redis.NewScript(`
+// markAllScript: KEYS all pending, all responses; ARGV generation, deadline
+// ms. Adds the write to the all scope's pending set (one member per
+// outbox row: see sql/migrations/005) and drops the scope's entries.
+var markAllScript = redis.NewScript(`
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('DEL', KEYS[2])
+return 1
+`)
+
+// acceptLua refuses a publish unless Redis holds the epoch or the resync
+// the publish belongs to (a restarted, empty Redis takes nothing until a
+// resync reads the database afresh). It expects KEYS[1] epoch, KEYS[2]
+// resync and ARGV[2] the resync token ("" = none).
+const acceptLua = `
 if ARGV[2] ~= '' then
 	if redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
 elseif redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0 then
 	return -1
 end
+`
+
+// publishScript: KEYS epoch, resync, gen, w, v, r; ARGV generation, resync
+// token. Raises the published generation (dropping the GT's entries) and
+// clears a mark it covers. Returns -1 when refused.
+var publishScript = redis.NewScript(acceptLua + `
 local gen = tonumber(ARGV[1])
 local g = tonumber(redis.call('HGET', KEYS[3], 'g') or '-1')
 if gen > g then
 	redis.call('HSET', KEYS[3], 'g', ARGV[1])
-	redis.call('DEL', KEYS[4], KEYS[5])
+	redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
 	g = gen
 end
 local p = redis.call('HGET', KEYS[3], 'p')
 if p and tonumber(p) <= g then redis.call('HDEL', KEYS[3], 'p', 'pt') end
+return 1
+`)
+
+// publishAllScript: KEYS epoch, resync, all counter, all pending, all
+// responses; ARGV generation, resync token, now ms. Every publish counts
+// (writes to the all scope commit in any order, so no generation stands for
+// another): it raises the counter, drops the scope's entries, and clears
+// this write's own pending member and any expired ones. Returns -1 when
+// refused.
+var publishAllScript = redis.NewScript(acceptLua + `
+redis.call('INCR', KEYS[3])
+redis.call('DEL', KEYS[5])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[3])
+return 1
+`)
+
+// getResponseScript: KEYS epoch, gen, r; ARGV now, request key. A GT
+// scope's read: {0} unknown, {1, g} pending, {2, g} miss, {3, g, body}.
+var getResponseScript = redis.NewScript(pendingLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+local h = redis.call('HMGET', KEYS[2], 'g', 'p', 'pt')
+local g = h[1] or '0'
+if pending(h, ARGV[1]) then return {1, g} end
+local v = redis.call('HGET', KEYS[3], ARGV[2])
+if not v then return {2, g} end
+return {3, g, v}
+`)
+
+// fillResponseScript: KEYS epoch, gen, r; ARGV generation, now, request
+// key, body, ttl ms. Stores only at the published generation with no write
+// pending. Returns 1 when stored.
+var fillResponseScript = redis.NewScript(pendingLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local h = redis.call('HMGET', KEYS[2], 'g', 'p', 'pt')
+if (h[1] or '0') ~= ARGV[1] or pending(h, ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+if redis.call('PTTL', KEYS[3]) < 0 then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
+return 1
+`)
+
+// getAllScript: KEYS epoch, all counter, all pending, all responses; ARGV
+// now, request key. The all scope's read, answering like
+// getResponseScript: pending while any write's member is unexpired.
+var getAllScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+local g = redis.call('GET', KEYS[2]) or '0'
+if redis.call('ZCOUNT', KEYS[3], '(' .. ARGV[1], '+inf') > 0 then return {1, g} end
+local v = redis.call('HGET', KEYS[4], ARGV[2])
+if not v then return {2, g} end
+return {3, g, v}
+`)
+
+// fillAllScript: KEYS epoch, all counter, all pending, all responses; ARGV
+// counter, now, request key, body, ttl ms.
+var fillAllScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
+if redis.call('ZCOUNT', KEYS[3], '(' .. ARGV[2], '+inf') > 0 then return 0 end
+redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
+if redis.call('PTTL', KEYS[4]) < 0 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
 return 1
 `)
 

@@ -72,6 +72,8 @@ type Config struct {
 	// Cache, if set, answers lookups and stores them (DESIGN.md freshness
 	// contract). Without it every lookup reads the latest state.
 	Cache condcache.LookupCache
+	// Responses, if set, caches the answers of the other GET endpoints.
+	Responses condcache.ResponseCache
 	// Metrics, if set, receives request metrics; Gatherer, if set, is
 	// served on /metrics.
 	Metrics  *api.HTTPMetrics

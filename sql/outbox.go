@@ -22,10 +22,15 @@ const InvalidateChannel = "condcache_invalidate"
 // maxOutboxBatch bounds one read of the outbox.
 const maxOutboxBatch = 10_000
 
-// pendingSQL reads the newest queued generation per GT.
+// pendingSQL reads the newest queued generation per GT, and every queued
+// row of the all scope (migration 005) one by one: those come from
+// transactions that take no common lock, so they may commit out of
+// generation order, and each must be delivered itself (a later one does not
+// stand for an earlier one).
 const pendingSQL = `SELECT global_tag, max(generation) FROM (
 	SELECT global_tag, generation FROM condcache_outbox ORDER BY id LIMIT $1) o
-GROUP BY global_tag ORDER BY global_tag`
+GROUP BY global_tag, CASE WHEN global_tag = '' THEN generation END
+ORDER BY global_tag, 2`
 
 func scanInvalidations(rows pgx.Rows) ([]condcache.Invalidation, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (condcache.Invalidation, error) {
@@ -76,9 +81,13 @@ func delivered(ctx context.Context, db *pgxpool.Pool, invs []condcache.Invalidat
 	for i, inv := range invs {
 		names[i], gens[i] = inv.GlobalTag, inv.Generation
 	}
+	// A GT's generations commit in order (its generation row is locked),
+	// so publishing one covers the GT's lower ones; an all-scope row covers
+	// only itself.
 	_, err := db.Exec(ctx, `DELETE FROM condcache_outbox o
 USING unnest($1::text[], $2::int8[]) AS p(global_tag, generation)
-WHERE o.global_tag = p.global_tag AND o.generation <= p.generation`, names, gens)
+WHERE o.global_tag = p.global_tag
+  AND (o.generation = p.generation OR (p.global_tag <> '' AND o.generation < p.generation))`, names, gens)
 	return err
 }
 

@@ -54,13 +54,14 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	reg := newRegistry()
 	rd.RegisterMetrics(reg)
 	var lookupCache condcache.LookupCache
+	var responses condcache.ResponseCache
 	c, err := cacheOpts.open(reg, logger)
 	if err != nil {
 		return err
 	}
 	if c != nil {
 		defer c.Close()
-		lookupCache = c
+		lookupCache, responses = c, c
 	}
 	sources := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "condcache_lookups_total",
@@ -75,6 +76,7 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 		Settings:      cdbSettings(),
 		Logger:        logger,
 		Cache:         lookupCache,
+		Responses:     responses,
 		Metrics:       api.NewHTTPMetrics(reg),
 		Gatherer:      reg,
 		LookupSources: sources,

@@ -323,21 +323,30 @@ func TestFreshRedisDown(t *testing.T) {
 			}
 		}()
 	}
+	// An IOV to attach while Redis is down (created before).
+	list := r.listOf(gt, pt)
+	id := w.mkPIOV(uniqz("refused"), P{0, 5}, open)
 	time.Sleep(time.Second)
 	if err := ls.stack.Redis.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
 	// A write now cannot tell Redis before commit: refused, nothing written.
-	id := w.mkPIOV(uniqz("refused"), P{0, 5}, open)
-	if res := w.piovAttach(r.listOf(gt, pt), id); res.Status != 503 {
+	if res := w.piovAttach(list, id); res.Status != 503 {
 		t.Errorf("attach with Redis down: %s, want 503", res)
+	}
+	unwritten := uniqz("unwritten")
+	if res := w.do("POST", "piov", map[string]any{"payload_url": unwritten, "checksum": "c", "major_iov": 0, "minor_iov": 0}); res.Status != 503 {
+		t.Errorf("IOV creation with Redis down: %s, want 503", res)
 	}
 	if err := ls.stack.Redis.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// Right after the restart, a write goes through and is seen at once.
 	writeIOV(r, w, gt, pt, after, P{0, 10})
+	if n := r.countPIOVs(unwritten); n != 0 {
+		t.Errorf("the IOV refused while Redis was down exists %d times", n)
+	}
 	wantNow.Store(1)
 	hitsAtRestart := metric(t, ls.servers.ReaderURL, redisLookups)
 	deadline := time.Now().Add(15 * time.Second)
@@ -370,4 +379,131 @@ func TestFreshLoadtestRounds(t *testing.T) {
 	if !rep.OK() || rep.Rounds != 50 || rep.Lookups != 150 {
 		t.Errorf("freshness workload failed:\n%s", rep)
 	}
+}
+
+// TestFreshOtherReads: the cached GET endpoints besides the lookup, about
+// one GT (gtPayloadLists, globalTag/<name>) or not (type, GT and IOV
+// listings), are served from Redis when warm and reflect every write the
+// moment it is acknowledged.
+func TestFreshOtherReads(t *testing.T) {
+	ls := lateTopology(t)
+	r := newClient(t, ls.servers.ReaderURL)
+	w := newClient(t, ls.servers.WriterURL)
+	gt := w.mkGT("unlocked")
+	prefix := uniqz("other")
+	const hitSeries = `condcache_cache_responses_total{result="hit"}`
+	hitsBefore := metric(t, ls.servers.ReaderURL, hitSeries)
+	gtPath, listsPath := "globalTag/"+gt, "gtPayloadLists/"+gt
+	searchPath := "piov?page=1&search=" + prefix
+	for i := range 5 {
+		for range 2 { // the second read of each is a hit
+			for _, p := range []string{gtPath, listsPath, "pt", "globalTags", searchPath} {
+				r.ok("GET", p, nil)
+			}
+		}
+		pt := w.mkPT()
+		pl, _ := w.mkPL(pt)
+		if res := w.plAttach(gt, pl); res.Status != 200 {
+			t.Fatalf("%s", res)
+		}
+		w.mkPIOV(fmt.Sprintf("%s_%d", prefix, i), P{1, 0}, open)
+		newGT := w.mkGT("unlocked")
+
+		if got := r.gtLists(gt)[pt]; got != pl {
+			t.Errorf("round %d: gtPayloadLists right after the attach: %q for %s, want %q", i, got, pt, pl)
+		}
+		if body := r.ok("GET", gtPath, nil).Body; !bytes.Contains(body, []byte(`"`+pl+`"`)) {
+			t.Errorf("round %d: globalTag/<gt> right after the attach lacks %s: %s", i, pl, body)
+		}
+		if body := r.ok("GET", "pt", nil).Body; !bytes.Contains(body, []byte(`"`+pt+`"`)) {
+			t.Errorf("round %d: the type listing right after the creation lacks %s", i, pt)
+		}
+		if body := r.ok("GET", "globalTags", nil).Body; !bytes.Contains(body, []byte(`"`+newGT+`"`)) {
+			t.Errorf("round %d: the GT listing right after the creation lacks %s", i, newGT)
+		}
+		if n := i64(t, obj(t, r.ok("GET", searchPath, nil).JSON)["count"]); n != int64(i+1) {
+			t.Errorf("round %d: the IOV search right after a creation counts %d, want %d", i, n, i+1)
+		}
+	}
+	if hits := metric(t, ls.servers.ReaderURL, hitSeries) - hitsBefore; hits < 5*5 {
+		t.Errorf("only %.0f cached answers served; every warm second read should have been one", hits)
+	} else {
+		t.Logf("%.0f answers served from Redis", hits)
+	}
+}
+
+// TestFreshGTResponseETag: a GT's own answers (globalTag/<name>,
+// gtPayloadLists/<name>) carry the GT's generation as ETag, honoured with
+// 304 until a write to the GT changes it.
+func TestFreshGTResponseETag(t *testing.T) {
+	ls := lateTopology(t)
+	r := newClient(t, ls.servers.ReaderURL)
+	w := newClient(t, ls.servers.WriterURL)
+	gt := w.mkGT("unlocked")
+	for _, path := range []string{"globalTag/" + gt, "gtPayloadLists/" + gt} {
+		first := r.ok("GET", path, nil)
+		tag := first.Header.Get("ETag")
+		if tag == "" {
+			t.Fatalf("%s: no ETag", path)
+		}
+		if res := r.do("GET", path, nil, "If-None-Match", tag); res.Status != 304 {
+			t.Errorf("%s with If-None-Match %s: %d, want 304", path, tag, res.Status)
+		}
+		pl, _ := w.mkPL(w.mkPT())
+		if res := w.plAttach(gt, pl); res.Status != 200 {
+			t.Fatalf("%s", res)
+		}
+		res := r.do("GET", path, nil, "If-None-Match", tag)
+		if res.Status != 200 || !bytes.Contains(res.Body, []byte(pl)) || res.Header.Get("ETag") == tag {
+			t.Errorf("%s after a write, with the old ETag: %d, ETag %q (old %q), body %s", path, res.Status, res.Header.Get("ETag"), tag, res.Body)
+		}
+	}
+}
+
+// TestFreshPlainSQLWrite (deliverable 3): a change made with plain SQL on
+// the primary, behind the writer's back, reaches the cached answers too:
+// the triggers queue it and the relay publishes it, so lookups and
+// listings show it within moments, and never the old answer afterwards.
+func TestFreshPlainSQLWrite(t *testing.T) {
+	ls := lateTopology(t)
+	r := newClient(t, ls.servers.ReaderURL)
+	w := newClient(t, ls.servers.WriterURL)
+	gt, pt := w.mkGT("unlocked"), w.mkPT()
+	old, renamed := uniqz("sqlold"), uniqz("sqlnew")
+	writeIOV(r, w, gt, pt, old, P{0, 0})
+	searchPath := "piov?page=1&search=" + renamed
+	for range 3 { // warm Redis with the old answers
+		if got := r.lookupURLs(gt, 1, 0)[pt]; got != old {
+			t.Fatalf("before: %q, want %q", got, old)
+		}
+		r.ok("GET", searchPath, nil)
+	}
+	conn, err := ls.stack.Primary.Connect(t.Context(), "fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), `UPDATE "PayloadIOV" SET payload_url = $1 WHERE payload_url = $2`, renamed, old); err != nil {
+		t.Fatal(err)
+	}
+	committed := time.Now()
+	for r.lookupURLs(gt, 1, 0)[pt] != renamed {
+		if time.Since(committed) > 5*time.Second {
+			t.Fatal("the lookup still answers the old URL 5 s after the plain-SQL update")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	seen := time.Since(committed)
+	for i := range 20 {
+		if got := r.lookupURLs(gt, 1, 0)[pt]; got != renamed {
+			t.Fatalf("lookup %d after the new URL was seen: %q", i, got)
+		}
+	}
+	for i64(t, obj(t, r.ok("GET", searchPath, nil).JSON)["count"]) != 1 {
+		if time.Since(committed) > 5*time.Second {
+			t.Fatal("the IOV search still misses the renamed IOV 5 s after the update")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("the plain-SQL update reached the lookup after %v", seen.Round(time.Millisecond))
 }
