@@ -85,10 +85,17 @@ func New(o Options) (*Cache, error) {
 	}
 	// Tight timeouts and no retries: a lookup that cannot get an answer
 	// from Redis at once gets it from PostgreSQL.
-	ropts.DialTimeout = max(o.Timeout, 100*time.Millisecond)
-	ropts.ReadTimeout = o.Timeout
-	ropts.WriteTimeout = o.Timeout
-	ropts.PoolTimeout = o.Timeout
+	//
+	// Every call carries a context deadline: o.Timeout for a reader's
+	// call, writeTimeout for the writer's. With ContextTimeoutEnabled the
+	// client's own timeouts only cap those deadlines, so they are set to
+	// the longer one: a client-wide 50 ms read timeout would also cut the
+	// writer's marks short under load, and refuse writes for nothing.
+	wt := writeTimeout(o.Timeout)
+	ropts.DialTimeout = wt
+	ropts.ReadTimeout = wt
+	ropts.WriteTimeout = wt
+	ropts.PoolTimeout = wt
 	ropts.MaxRetries = -1
 	ropts.ContextTimeoutEnabled = true
 	c := &Cache{rdb: redis.NewClient(ropts), o: o, log: o.Logger, m: newMetrics(o.Registerer)}
@@ -228,7 +235,9 @@ func (c *Cache) FillLookup(ctx context.Context, gt string, dict bool, res *condc
 
 // writeTimeout bounds the writer's calls: more generous than a lookup's,
 // since a write waits for them anyway.
-func (c *Cache) writeTimeout() time.Duration { return max(10*c.o.Timeout, time.Second) }
+func (c *Cache) writeTimeout() time.Duration { return writeTimeout(c.o.Timeout) }
+
+func writeTimeout(timeout time.Duration) time.Duration { return max(10*timeout, time.Second) }
 
 // Mark implements condcache.Invalidator. It bypasses the breaker: a write
 // must know whether this very call reached Redis.

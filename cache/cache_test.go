@@ -297,3 +297,16 @@ func TestBreakerKeepsDeadRedisOut(t *testing.T) {
 		t.Errorf("after five failures the breaker is not open: %v", errs[4])
 	}
 }
+
+// The reader's tight timeout bounds lookups only: the writer's marks and
+// publishes (and resyncs) get the longer write timeout, so a loaded Redis
+// slows writes down instead of refusing them.
+func TestWritesNotBoundByLookupTimeout(t *testing.T) {
+	c := open(t, sharedURL(), cache.Options{Timeout: time.Microsecond}) // open resyncs
+	gt := uniq("timeouts")
+	mark(t, c, gt, 5)
+	publish(t, c, gt, 5)
+	if _, err := c.GetLookup(t.Context(), gt, pt(1, 0), false); err == nil {
+		t.Error("a lookup read finished within 1 µs: the lookup timeout no longer applies")
+	}
+}
