@@ -6,21 +6,46 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/condcache/condcache/loadtest"
 )
 
+const loadtestUsage = `usage: condcache loadtest <workload> [flags]
+
+  freshness   write-then-read rounds through a reader: no stale answer,
+              ETags give 304, /metrics answers
+  run         drive a target with a workload (reco, reco-zipf, farm,
+              browse), closed or open loop, alone, side by side with
+              another target (-compare URL or -compare static), or as an
+              open-loop sweep of rates (-rates); writes a report
+
+Run "condcache loadtest <workload> -h" for its flags.`
+
 // runLoadtest runs a loadtest workload against running servers.
 func runLoadtest(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "freshness" {
-		return errors.New(`usage: condcache loadtest freshness [flags] (run "condcache loadtest freshness -h")`)
+	if len(args) > 0 {
+		switch args[0] {
+		case "freshness":
+			return runFreshness(ctx, args[1:])
+		case "run":
+			return runLoad(ctx, args[1:])
+		}
 	}
+	fmt.Fprintln(os.Stderr, loadtestUsage)
+	return errors.New("loadtest: name a workload: freshness or run")
+}
+
+func runFreshness(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("loadtest freshness", flag.ContinueOnError)
 	readerURL := fs.String("reader", "http://127.0.0.1:8000", "reader base URL (lookups)")
 	writerURL := fs.String("writer", "", "writer base URL (writes); default: the reader, which forwards them")
 	rounds := fs.Int("rounds", 300, "write-then-read rounds")
 	perRound := fs.Int("lookups", 3, "lookups after each write")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *writerURL == "" {
@@ -38,4 +63,105 @@ func runLoadtest(ctx context.Context, args []string) error {
 		return errors.New("freshness check failed")
 	}
 	return nil
+}
+
+func runLoad(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("loadtest run", flag.ContinueOnError)
+	target := fs.String("target", "http://127.0.0.1:8000", "base URL of the server under test")
+	workload := fs.String("workload", "reco", "reco, reco-zipf, farm or browse")
+	gt := fs.String("gt", "sPHENIX_Demo_GT", "global tag the workload reads")
+	runs := fs.String("runs", "1-300", "run range FIRST-LAST the lookups draw from")
+	subruns := fs.Int64("subruns", 1, "minors are drawn from [0, subruns)")
+	conns := fs.Int("c", 64, "connections (requests in flight at most)")
+	rate := fs.Float64("rate", 0, "open loop at this many requests/s (0: closed loop)")
+	rates := fs.String("rates", "", "open-loop sweep: comma-separated rates, one run each (draws latency.svg)")
+	duration := fs.Duration("d", 10*time.Second, "measured time (per target when comparing, per rate when sweeping)")
+	warmup := fs.Duration("warmup", 2*time.Second, "unmeasured time first")
+	compare := fs.String("compare", "", `second target run side by side: a base URL, or "static" for a built-in fasthttp server answering a fixed body of the target's lookup size`)
+	slices := fs.Int("slices", 5, "alternating slices per target when comparing")
+	out := fs.String("out", "", "report directory (default reports/<time>)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rr, err := parseRuns(*runs, *subruns)
+	if err != nil {
+		return err
+	}
+	var w loadtest.Workload
+	switch *workload {
+	case "reco":
+		w = loadtest.Reco{GlobalTag: *gt, Runs: rr}
+	case "reco-zipf":
+		w = loadtest.Reco{GlobalTag: *gt, Runs: rr, ZipfS: 1.1}
+	case "farm":
+		w = loadtest.NewFarm(*gt, rr, 0, 0)
+	case "browse":
+		w = loadtest.Browse{GlobalTag: *gt}
+	default:
+		return fmt.Errorf("unknown workload %q (reco, reco-zipf, farm, browse)", *workload)
+	}
+	o := loadtest.RunOptions{Target: *target, Workload: w, Connections: *conns, Rate: *rate,
+		Duration: *duration, Warmup: *warmup, Progress: os.Stderr}
+	rep := loadtest.NewReport("condcache loadtest run " + strings.Join(args, " "))
+	switch {
+	case *rates != "":
+		var rs []float64
+		for _, f := range strings.Split(*rates, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || v <= 0 {
+				return fmt.Errorf("-rates: %q is not a positive number", f)
+			}
+			rs = append(rs, v)
+		}
+		results, err := loadtest.Sweep(ctx, o, rs)
+		if err != nil {
+			return err
+		}
+		rep.Results = results
+	case *compare != "":
+		other := *compare
+		if other == "static" {
+			st, err := loadtest.StartStaticLike(*target, w)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			other = st.URL
+		}
+		results, err := loadtest.Compare(ctx, o, []string{other, *target}, *slices)
+		if err != nil {
+			return err
+		}
+		rep.AddCompared(results)
+	default:
+		res, err := loadtest.Run(ctx, o)
+		if err != nil {
+			return err
+		}
+		rep.Results = []*loadtest.Result{res}
+	}
+	if err := rep.WriteText(os.Stdout); err != nil {
+		return err
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("reports", time.Now().Format("20060102-150405"))
+	}
+	paths, err := rep.Save(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Println("report:", strings.Join(paths, " "))
+	return nil
+}
+
+// parseRuns reads FIRST-LAST.
+func parseRuns(s string, subruns int64) (loadtest.RunRange, error) {
+	a, b, ok := strings.Cut(s, "-")
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || last < first {
+		return loadtest.RunRange{}, fmt.Errorf("-runs %q: want FIRST-LAST, e.g. 1-300", s)
+	}
+	return loadtest.RunRange{First: first, Last: last, Subruns: subruns}, nil
 }

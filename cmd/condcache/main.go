@@ -5,7 +5,7 @@
 //	condcache writer    # the single writer process (PostgreSQL primary)
 //	condcache reader    # a stateless reader (replicas, fallback to the primary)
 //	condcache migrate   # apply the schema migrations and exit
-//	condcache loadtest  # drive running servers (freshness: write-then-read rounds)
+//	condcache loadtest  # drive running servers: freshness checks, load workloads and reports
 //
 // Every flag has an environment variable as its default (see -h of each
 // subcommand), including Nopayloaddb's own variable names.
@@ -63,8 +63,9 @@ commands:
   writer   serve the write API against the PostgreSQL primary
   reader   serve the read API from replicas (proxying writes to the writer)
   migrate  apply the schema migrations to the primary and exit
-  loadtest freshness: write-then-read rounds through a reader, checking
-           that no answer is stale, ETags give 304 and /metrics answers
+  loadtest drive running servers: "loadtest freshness" (write-then-read
+           rounds, no stale answer allowed), "loadtest run" (workloads,
+           side by side, rate sweeps; reports with charts)
 
 Run "condcache <command> -h" for its flags.
 `)
