@@ -83,7 +83,9 @@ func (r *Result) Failed() int64 {
 
 // newHist records latencies in microseconds from 1 µs to 1 min, 3
 // significant digits.
-func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3) }
+func newHist() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
+}
 
 func (r *Result) finish() {
 	ms := func(us int64) float64 { return float64(us) / 1000 }

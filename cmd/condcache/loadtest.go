@@ -11,13 +11,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/condcache/condcache/loadtest"
+	"github.com/condcache/condcache/loadtest/pgdata"
 )
 
 const loadtestUsage = `usage: condcache loadtest <workload> [flags]
 
   freshness   write-then-read rounds through a reader: no stale answer,
               ETags give 304, /metrics answers
+  generate    load a data set preset (small, sphenix, large, worst,
+              production) straight into PostgreSQL with COPY
   run         drive a target with a workload (reco, reco-zipf, farm,
               browse), closed or open loop, alone, side by side with
               another target (-compare URL or -compare static), or as an
@@ -33,10 +38,12 @@ func runLoadtest(ctx context.Context, args []string) error {
 			return runFreshness(ctx, args[1:])
 		case "run":
 			return runLoad(ctx, args[1:])
+		case "generate":
+			return runGenerate(ctx, args[1:])
 		}
 	}
 	fmt.Fprintln(os.Stderr, loadtestUsage)
-	return errors.New("loadtest: name a workload: freshness or run")
+	return errors.New("loadtest: name a workload: freshness, generate or run")
 }
 
 func runFreshness(ctx context.Context, args []string) error {
@@ -164,4 +171,37 @@ func parseRuns(s string, subruns int64) (loadtest.RunRange, error) {
 		return loadtest.RunRange{}, fmt.Errorf("-runs %q: want FIRST-LAST, e.g. 1-300", s)
 	}
 	return loadtest.RunRange{First: first, Last: last, Subruns: subruns}, nil
+}
+
+func runGenerate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("loadtest generate", flag.ContinueOnError)
+	preset := fs.String("preset", "sphenix", "small, sphenix, large, worst or production")
+	dsn := fs.String("dsn", "postgres://condcache@127.0.0.1:15432/condcache?sslmode=disable", "PostgreSQL primary of the target (default: make run's)")
+	prefix := fs.String("prefix", "", "name prefix of the GTs and types (default: the preset's name and the time)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	p, ok := pgdata.PresetNamed(*preset)
+	if !ok {
+		return fmt.Errorf("unknown preset %q", *preset)
+	}
+	if *prefix == "" {
+		*prefix = fmt.Sprintf("%s_%s", p.Name, time.Now().Format("150405"))
+	}
+	pool, err := pgxpool.New(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	fmt.Fprintf(os.Stderr, "loading %s: %d GT(s) × %d types × %d IOVs = %d rows, then %d clone(s)\n",
+		p.Name, p.GTs, p.Types, p.IOVs, p.Rows(), p.Clones)
+	d, err := pgdata.Load(ctx, pool, p, *prefix)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("loaded %d IOV rows in %.1f s: %.0f rows/s; clone of %s: %.2f s each\n",
+		d.Rows, d.CopySeconds, d.RowsPerSecond, d.GlobalTags[0], d.CloneSeconds)
+	fmt.Printf("global tags: %s\n", strings.Join(d.GlobalTags, " "))
+	fmt.Printf("try: condcache loadtest run -gt %s -runs %d-%d\n", d.GlobalTags[0], d.FirstRun, d.LastRun)
+	return nil
 }
