@@ -87,6 +87,18 @@ func ParseCombKey(s string) (CombKey, error) {
 // AppendHex appends k as 32 lower-case hex digits, which sort like k.
 func (k CombKey) AppendHex(b []byte) []byte { return hex.AppendEncode(b, k[:]) }
 
+// ParseCombKeyHex parses the 32 hex digits AppendHex writes.
+func ParseCombKeyHex(s string) (CombKey, error) {
+	var k CombKey
+	if len(s) != 2*len(k) {
+		return k, fmt.Errorf("condcache: bad comb key %q", s)
+	}
+	if _, err := hex.Decode(k[:], []byte(s)); err != nil {
+		return k, fmt.Errorf("condcache: bad comb key %q", s)
+	}
+	return k, nil
+}
+
 // Window is the range [From, Until) of points over which a GT's lookup
 // answer stays the same: from the greatest start among the selected IOVs to
 // the next IOV start of any attached list. Every point inside it gets the

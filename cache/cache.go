@@ -43,6 +43,9 @@ type Options struct {
 	TTL     time.Duration
 	MarkTTL time.Duration
 	OpenFor time.Duration
+	// LocalBytes bounds the reader's in-memory copies of answers (see
+	// local.go); 0 means DefaultLocalBytes, negative none.
+	LocalBytes int64
 	// Registerer receives the cache's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -52,6 +55,8 @@ type Options struct {
 type Cache struct {
 	rdb     *redis.Client
 	breaker *gobreaker.CircuitBreaker[any]
+	local   *local
+	states  stateChecks
 	o       Options
 	log     *slog.Logger
 	m       metrics
@@ -98,7 +103,11 @@ func New(o Options) (*Cache, error) {
 	ropts.PoolTimeout = wt
 	ropts.MaxRetries = -1
 	ropts.ContextTimeoutEnabled = true
-	c := &Cache{rdb: redis.NewClient(ropts), o: o, log: o.Logger, m: newMetrics(o.Registerer)}
+	if o.LocalBytes == 0 {
+		o.LocalBytes = DefaultLocalBytes
+	}
+	c := &Cache{rdb: redis.NewClient(ropts), o: o, log: o.Logger, m: newMetrics(o.Registerer),
+		local: newLocal(o.LocalBytes), states: stateChecks{flights: map[string]*stateFlight{}}}
 	c.breaker = gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
 		Name:        "redis",
 		MaxRequests: 1,
@@ -156,11 +165,28 @@ func shapeByte(dict bool) byte {
 	return 'r'
 }
 
-// GetLookup implements condcache.LookupCache.
+// GetLookup implements condcache.LookupCache. An answer this reader
+// already holds a copy of costs only a (shared) check of the GT's
+// generation; any other is read from Redis, and a hit is copied.
 func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, dict bool) (condcache.CachedLookup, error) {
 	var out condcache.CachedLookup
-	gen, w, v := genKeys(gt)
 	k := at.CombKey()
+	if v, ok := c.local.find(gt, k, dict); ok {
+		st := c.checkState(ctx, gt)
+		switch {
+		case st.err != nil:
+			c.m.results.WithLabelValues("error").Inc()
+			return out, st.err
+		case st.state == condcache.CacheMiss && st.gen == v.Generation:
+			c.m.results.WithLabelValues("local_hit").Inc()
+			return v, nil
+		case st.state != condcache.CacheMiss:
+			c.m.results.WithLabelValues(stateLabels[st.state]).Inc()
+			return condcache.CachedLookup{State: st.state, Generation: st.gen}, nil
+		}
+		c.local.drop(gt) // the generation moved on: read Redis afresh
+	}
+	gen, w, v := genKeys(gt)
 	pointHex := string(k.AppendHex(nil))
 	shape := string(shapeByte(dict))
 	var res []any
@@ -201,6 +227,13 @@ func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, di
 		}
 		out.State = condcache.CacheHit
 		c.m.results.WithLabelValues("hit").Inc()
+		if member, _ := res[len(res)-1].(string); len(res) > 3 && len(member) == 65 {
+			from, err1 := condcache.ParseCombKeyHex(member[1:33])
+			until, err2 := condcache.ParseCombKeyHex(member[33:])
+			if err1 == nil && err2 == nil {
+				c.local.put(gt, dict, from, until, out)
+			}
+		}
 	default:
 		return out, fmt.Errorf("cache: unexpected state %d", state)
 	}
@@ -227,6 +260,12 @@ func (c *Cache) FillLookup(ctx context.Context, gt string, dict bool, res *condc
 		c.m.fills.WithLabelValues("error").Inc()
 	case stored == 1:
 		c.m.fills.WithLabelValues("stored").Inc()
+		// The copy shares the encoded value's bytes, which nothing else holds.
+		var copied condcache.CachedLookup
+		if decodeEntry(value, &copied) == nil {
+			copied.State, copied.Generation = condcache.CacheHit, res.Generation
+			c.local.put(gt, dict, res.Window.From, res.Window.Until, copied)
+		}
 	default:
 		c.m.fills.WithLabelValues("skipped").Inc()
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -309,4 +311,99 @@ func TestWritesNotBoundByLookupTimeout(t *testing.T) {
 	if _, err := c.GetLookup(t.Context(), gt, pt(1, 0), false); err == nil {
 		t.Error("a lookup read finished within 1 µs: the lookup timeout no longer applies")
 	}
+}
+
+// A reader's local copy of an answer is served only while Redis says its
+// generation is current with no write pending; a publish, a mark or a
+// Redis restart takes it out of service at once.
+func TestLocalCopyFollowsRedis(t *testing.T) {
+	url := freshDB(t)
+	c := open(t, url, cache.Options{})
+	gt := uniq("local")
+	publish(t, c, gt, 5)
+	wantState(t, get(t, c, gt, pt(1, 0)), condcache.CacheMiss, 5)
+	if !fill(t, c, gt, result(5, condcache.Point{}, condcache.Point{}), `["v5"]`) {
+		t.Fatal("not stored")
+	}
+	for range 3 {
+		if got := get(t, c, gt, pt(1, 0)); got.State != condcache.CacheHit || string(got.Body) != `["v5"]` {
+			t.Fatalf("hit: %s %q", stateNames[got.State], got.Body)
+		}
+	}
+	publish(t, c, gt, 6)
+	wantState(t, get(t, c, gt, pt(1, 0)), condcache.CacheMiss, 6)
+	if !fill(t, c, gt, result(6, condcache.Point{}, condcache.Point{}), `["v6"]`) {
+		t.Fatal("not stored")
+	}
+	mark(t, c, gt, 7)
+	wantState(t, get(t, c, gt, pt(1, 0)), condcache.CachePending, 0)
+	publish(t, c, gt, 7)
+	if !fill(t, c, gt, result(7, condcache.Point{}, condcache.Point{}), `["v7"]`) {
+		t.Fatal("not stored")
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := redis.NewClient(opts)
+	defer admin.Close()
+	if err := admin.FlushDB(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, get(t, c, gt, pt(1, 0)), condcache.CacheUnknown, 0)
+}
+
+// Lookups racing writes: a lookup that starts after a publish returned
+// never gets an answer of an older generation, from Redis or from a local
+// copy (the shared generation check must have begun after it arrived).
+func TestLocalCopyNeverOlderThanPublished(t *testing.T) {
+	reader := open(t, sharedURL(), cache.Options{})
+	writer := open(t, sharedURL(), cache.Options{})
+	gt := uniq("race")
+	var published atomic.Int64
+	publish(t, writer, gt, 1)
+	published.Store(1)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	var hits atomic.Int64
+	for range 8 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				before := published.Load()
+				got, err := reader.GetLookup(ctx, gt, pt(1, 0), false)
+				if err != nil {
+					continue
+				}
+				switch got.State {
+				case condcache.CacheHit:
+					hits.Add(1)
+					if got.Generation < before {
+						bad.Add(1)
+					}
+				case condcache.CacheMiss:
+					if got.Generation < before {
+						bad.Add(1)
+					}
+					res := result(got.Generation, condcache.Point{}, condcache.Point{})
+					_, _ = reader.FillLookup(ctx, gt, false, res, []byte(strconv.FormatInt(got.Generation, 10)))
+				}
+			}
+		})
+	}
+	for g := int64(2); g <= 200; g++ {
+		time.Sleep(time.Millisecond)
+		publish(t, writer, gt, g)
+		published.Store(g)
+	}
+	cancel()
+	wg.Wait()
+	if bad.Load() > 0 {
+		t.Errorf("%d lookups got a generation older than one published before they began", bad.Load())
+	}
+	if hits.Load() == 0 {
+		t.Error("no hits at all: the race was not exercised")
+	}
+	t.Logf("%d hits", hits.Load())
 }

@@ -15,7 +15,8 @@ end
 `
 
 // getScript: KEYS epoch, gen, w, v; ARGV now, lex max, lex min, point hex.
-// Returns {0} unknown, {1, g} pending, {2, g} miss, {3, g, value} hit.
+// Returns {0} unknown, {1, g} pending, {2, g} miss, {3, g, value, member}
+// hit.
 var getScript = redis.NewScript(pendingLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 local h = redis.call('HMGET', KEYS[2], 'g', 'p', 'pt')
@@ -25,7 +26,18 @@ local m = redis.call('ZREVRANGEBYLEX', KEYS[3], ARGV[2], ARGV[3], 'LIMIT', 0, 1)
 if #m == 0 or string.sub(m[1], -32) <= ARGV[4] then return {2, g} end
 local v = redis.call('HGET', KEYS[4], m[1])
 if not v then return {2, g} end
-return {3, g, v}
+return {3, g, v, m[1]}
+`)
+
+// stateScript: KEYS epoch, gen; ARGV now. Whether a GT's generation can be
+// trusted, as getScript decides it, without reading any entry: {0}
+// unknown, {1, g} pending, {2, g} current.
+var stateScript = redis.NewScript(pendingLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+local h = redis.call('HMGET', KEYS[2], 'g', 'p', 'pt')
+local g = h[1] or '0'
+if pending(h, ARGV[1]) then return {1, g} end
+return {2, g}
 `)
 
 // fillScript: KEYS epoch, gen, w, v; ARGV generation, now, member, value,

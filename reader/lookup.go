@@ -121,7 +121,7 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 			// a dead Redis from costing every request its timeout).
 		case c.State == condcache.CacheHit:
 			s.countSource("redis")
-			writeLookup(ctx, c.Generation, true, c.Status, c.Window, c.Body)
+			writeLookup(ctx, c.Generation, true, c.Status, c.Window, c.Body, false)
 			return nil
 		case c.State == condcache.CacheMiss:
 			need = condcache.Freshness{MinGeneration: c.Generation}
@@ -144,7 +144,7 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 	if known > 0 && res.Found && res.Generation == known {
 		_, _ = s.cfg.Cache.FillLookup(sctx, gt, p.dict, &res, b) // best effort: a failed fill is only a later miss
 	}
-	writeLookup(ctx, res.Generation, res.Found, res.Status, res.Window, b)
+	writeLookup(ctx, res.Generation, res.Found, res.Status, res.Window, b, true)
 	return nil
 }
 
@@ -167,7 +167,18 @@ const (
 // the GT's generation (the URL fixes GT, point and shape, and a generation
 // fixes the answer), a 304 when the client already has it, Cache-Control by
 // status, and the window of points sharing this answer.
-func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string, w condcache.Window, body []byte) {
+//
+// A pooled body (the response's own buffer, encoded into) is swapped back
+// into the response; a cached one is shared with the cache and only
+// referenced, never changed.
+func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string, w condcache.Window, body []byte, pooled bool) {
+	setBody := func() {
+		if pooled {
+			ctx.Response.SwapBody(body)
+		} else {
+			ctx.Response.SetBodyRaw(body)
+		}
+	}
 	h := &ctx.Response.Header
 	h.SetContentTypeBytes(jsonContentType)
 	if w.HasFrom {
@@ -178,7 +189,7 @@ func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string,
 	}
 	if !found || gen <= 0 {
 		h.Set(fasthttp.HeaderCacheControl, cacheUnlocked)
-		ctx.Response.SwapBody(body)
+		setBody()
 		return
 	}
 	var etag [24]byte
@@ -198,7 +209,7 @@ func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string,
 		ctx.Response.SkipBody = true
 		return
 	}
-	ctx.Response.SwapBody(body)
+	setBody()
 }
 
 // etagMatches reports whether an If-None-Match list names tag (or is "*").

@@ -16,6 +16,7 @@ type cacheFlags struct {
 	url     *string
 	timeout *time.Duration
 	ttl     *time.Duration
+	localMB *int64
 }
 
 func addCacheFlags(fs *flag.FlagSet) cacheFlags {
@@ -23,6 +24,8 @@ func addCacheFlags(fs *flag.FlagSet) cacheFlags {
 		url:     fs.String("redis", envOr("CONDCACHE_REDIS_URL", ""), `Redis URL of the result cache, e.g. redis://127.0.0.1:6379/0; "" = no cache (env CONDCACHE_REDIS_URL)`),
 		timeout: fs.Duration("redis-timeout", envDuration("CONDCACHE_REDIS_TIMEOUT", cache.DefaultTimeout), "bound on one Redis call of a lookup (env CONDCACHE_REDIS_TIMEOUT)"),
 		ttl:     fs.Duration("cache-ttl", envDuration("CONDCACHE_CACHE_TTL", cache.DefaultTTL), "lifetime of cached answers (env CONDCACHE_CACHE_TTL)"),
+		localMB: fs.Int64("cache-local-mb", int64(envInt("CONDCACHE_CACHE_LOCAL_MB", cache.DefaultLocalBytes>>20)),
+			"reader memory for local copies of cached lookups, checked against Redis on every use; 0 = none (env CONDCACHE_CACHE_LOCAL_MB)"),
 	}
 }
 
@@ -31,7 +34,11 @@ func (f cacheFlags) open(reg prometheus.Registerer, logger *slog.Logger) (*cache
 	if *f.url == "" {
 		return nil, nil
 	}
-	return cache.New(cache.Options{URL: *f.url, Timeout: *f.timeout, TTL: *f.ttl, Registerer: reg, Logger: logger})
+	local := *f.localMB << 20
+	if local <= 0 {
+		local = -1 // none
+	}
+	return cache.New(cache.Options{URL: *f.url, Timeout: *f.timeout, TTL: *f.ttl, LocalBytes: local, Registerer: reg, Logger: logger})
 }
 
 // newRegistry returns a Prometheus registry with the Go runtime and process

@@ -87,12 +87,20 @@ func runLoad(ctx context.Context, args []string) error {
 	compare := fs.String("compare", "", `second target run side by side: a base URL, or "static" for a built-in fasthttp server answering a fixed body of the target's lookup size`)
 	slices := fs.Int("slices", 5, "alternating slices per target when comparing")
 	out := fs.String("out", "", "report directory (default reports/<time>)")
+	prewarm := fs.Bool("prewarm", false, "look up every run of -runs once before measuring, so that a cache holds every answer")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	rr, err := parseRuns(*runs, *subruns)
 	if err != nil {
 		return err
+	}
+	if *prewarm {
+		began := time.Now()
+		if err := loadtest.Prewarm(ctx, *target, *gt, rr, *conns); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "prewarmed %d runs in %v\n", rr.Last-rr.First+1, time.Since(began).Round(time.Millisecond))
 	}
 	var w loadtest.Workload
 	switch *workload {

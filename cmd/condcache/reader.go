@@ -25,9 +25,13 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	mode := fs.String("iov-mode", envOr("CDB_IOV_MODE", "continuous"), "IOV mode, reported by the settings endpoint (env CDB_IOV_MODE)")
 	maxLag := fs.Duration("max-lag", envDuration("CONDCACHE_MAX_LAG", time.Second), "skip a replica that has not caught up with the primary for this long (env CONDCACHE_MAX_LAG)")
 	maxConns := fs.Int("max-conns", envInt("CONDCACHE_READER_MAX_CONNS", 16), "PostgreSQL pool size per backend (env CONDCACHE_READER_MAX_CONNS)")
+	pprofAddr := addPprofFlag(fs)
 	drain := fs.Duration("drain", envDuration("CONDCACHE_DRAIN", 10*time.Second), "how long shutdown waits for in-flight requests (env CONDCACHE_DRAIN)")
 	cacheOpts := addCacheFlags(fs)
 	_ = fs.Parse(args)
+	if err := startPprof(*pprofAddr, logger); err != nil {
+		return err
+	}
 
 	iovMode, err := condcache.ParseIOVMode(*mode)
 	if err != nil {

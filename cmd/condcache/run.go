@@ -27,6 +27,7 @@ func runStack(ctx context.Context, args []string, logger *slog.Logger) error {
 	pgPort := fs.Int("pg-port", envInt("CONDCACHE_PG_PORT", 15432), "PostgreSQL primary port; the replica uses the next one (env CONDCACHE_PG_PORT)")
 	redisPort := fs.Int("redis-port", envInt("CONDCACHE_REDIS_PORT", 16379), "Redis port (env CONDCACHE_REDIS_PORT)")
 	demo := fs.Bool("demo", true, "load the demo data set")
+	readerPprof := fs.String("reader-pprof", "", "serve the reader's net/http/pprof on this address, e.g. 127.0.0.1:6060 (default off)")
 	_ = fs.Parse(args)
 
 	start := time.Now()
@@ -67,6 +68,7 @@ func runStack(ctx context.Context, args []string, logger *slog.Logger) error {
 		WriterAddr: *writerAddr,
 		ReaderAddr: *readerAddr,
 		LogDir:     state,
+		ReaderArgs: pprofArgs(*readerPprof),
 	})
 	if err != nil {
 		return err
@@ -103,4 +105,11 @@ Ctrl-C stops everything.
 	}
 	fmt.Fprintln(os.Stderr, "stopped.")
 	return nil
+}
+
+func pprofArgs(addr string) []string {
+	if addr == "" {
+		return nil
+	}
+	return []string{"-pprof", addr}
 }

@@ -22,9 +22,13 @@ func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
 	mode := fs.String("iov-mode", envOr("CDB_IOV_MODE", "continuous"), "IOV mode: continuous or discrete (env CDB_IOV_MODE)")
 	migrate := fs.Bool("migrate", envOr("CONDCACHE_MIGRATE", "true") == "true", "apply schema migrations at start-up (env CONDCACHE_MIGRATE)")
 	maxConns := fs.Int("max-conns", envInt("CONDCACHE_WRITER_MAX_CONNS", 16), "PostgreSQL pool size (env CONDCACHE_WRITER_MAX_CONNS)")
+	pprofAddr := addPprofFlag(fs)
 	drain := fs.Duration("drain", envDuration("CONDCACHE_DRAIN", 10*time.Second), "how long shutdown waits for in-flight requests (env CONDCACHE_DRAIN)")
 	cacheOpts := addCacheFlags(fs)
 	_ = fs.Parse(args)
+	if err := startPprof(*pprofAddr, logger); err != nil {
+		return err
+	}
 
 	iovMode, err := condcache.ParseIOVMode(*mode)
 	if err != nil {

@@ -1,0 +1,288 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/condcache/condcache"
+)
+
+// The local copy. A lookup answer stored for generation g is the right
+// answer for its window for as long as g is the GT's current generation,
+// so a reader may keep a copy of it in memory and, instead of fetching the
+// body from Redis, only ask Redis whether g is still current with no write
+// pending: the same facts the full get checks, in a reply of a few bytes.
+// Concurrent lookups of one GT share that check, as long as it began after
+// they arrived, so every lookup still sees every write acknowledged before
+// it started (DESIGN.md freshness point 1).
+
+// DefaultLocalBytes bounds the local copies' bodies.
+const DefaultLocalBytes = 256 << 20
+
+// localGT holds one GT's copied entries, all of generation gen, by shape,
+// sorted by window start.
+type localGT struct {
+	gen   int64
+	rows  []localEntry
+	dicts []localEntry
+	bytes int64
+	used  uint64 // clock of the last hit, for eviction
+}
+
+type localEntry struct {
+	from, until condcache.CombKey
+	value       condcache.CachedLookup // State CacheHit, Generation gen
+	size        int64
+	used        uint64 // clock of the last hit
+}
+
+// local is the bounded set of copies.
+type local struct {
+	mu    sync.Mutex
+	gts   map[string]*localGT
+	bytes int64
+	max   int64
+	clock uint64
+}
+
+func newLocal(maxBytes int64) *local {
+	return &local{gts: map[string]*localGT{}, max: maxBytes}
+}
+
+// find returns the copy covering at, if any.
+func (l *local) find(gt string, at condcache.CombKey, dict bool) (condcache.CachedLookup, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g := l.gts[gt]
+	if g == nil {
+		return condcache.CachedLookup{}, false
+	}
+	entries := g.rows
+	if dict {
+		entries = g.dicts
+	}
+	// The last entry starting at or before at.
+	i, _ := slices.BinarySearchFunc(entries, at, func(e localEntry, k condcache.CombKey) int {
+		return compareKeys(e.from, k)
+	})
+	if i < len(entries) && entries[i].from == at {
+		i++
+	}
+	if i == 0 || compareKeys(entries[i-1].until, at) <= 0 {
+		return condcache.CachedLookup{}, false
+	}
+	l.clock++
+	g.used = l.clock
+	entries[i-1].used = l.clock
+	return entries[i-1].value, true
+}
+
+// put keeps a copy of v (State CacheHit, generation v.Generation) for the
+// window [from, until). A copy of another generation replaces the GT's.
+func (l *local) put(gt string, dict bool, from, until condcache.CombKey, v condcache.CachedLookup) {
+	if l.max <= 0 {
+		return
+	}
+	size := int64(len(v.Body) + len(v.Status) + 96)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g := l.gts[gt]
+	if g != nil && g.gen != v.Generation {
+		if g.gen > v.Generation {
+			return // an older answer arriving late
+		}
+		l.dropLocked(gt)
+		g = nil
+	}
+	if g == nil {
+		g = &localGT{gen: v.Generation}
+		l.gts[gt] = g
+	}
+	entries := &g.rows
+	if dict {
+		entries = &g.dicts
+	}
+	i, found := slices.BinarySearchFunc(*entries, from, func(e localEntry, k condcache.CombKey) int {
+		return compareKeys(e.from, k)
+	})
+	if found {
+		return
+	}
+	l.clock++
+	*entries = slices.Insert(*entries, i, localEntry{from: from, until: until, value: v, size: size, used: l.clock})
+	g.bytes += size
+	l.bytes += size
+	g.used = l.clock
+	for l.bytes > l.max && len(l.gts) > 0 {
+		l.evictLocked()
+	}
+}
+
+// drop forgets a GT's copies.
+func (l *local) drop(gt string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dropLocked(gt)
+}
+
+func (l *local) dropLocked(gt string) {
+	if g := l.gts[gt]; g != nil {
+		l.bytes -= g.bytes
+		delete(l.gts, gt)
+	}
+}
+
+// evictLocked makes room: it drops the GT used least recently, or, when
+// only one GT is held, that GT's less recently used half.
+func (l *local) evictLocked() {
+	var oldest string
+	var at uint64
+	first := true
+	for name, g := range l.gts {
+		if first || g.used < at {
+			oldest, at, first = name, g.used, false
+		}
+	}
+	if len(l.gts) > 1 {
+		l.dropLocked(oldest)
+		return
+	}
+	g := l.gts[oldest]
+	if len(g.rows)+len(g.dicts) <= 1 {
+		l.dropLocked(oldest)
+		return
+	}
+	var used []uint64
+	for _, e := range slices.Concat(g.rows, g.dicts) {
+		used = append(used, e.used)
+	}
+	slices.Sort(used)
+	cut := used[len(used)/2]
+	keep := func(entries []localEntry) []localEntry {
+		return slices.DeleteFunc(entries, func(e localEntry) bool {
+			if e.used < cut {
+				g.bytes -= e.size
+				l.bytes -= e.size
+				return true
+			}
+			return false
+		})
+	}
+	g.rows, g.dicts = keep(g.rows), keep(g.dicts)
+}
+
+func compareKeys(a, b condcache.CombKey) int {
+	return slices.Compare(a[:], b[:])
+}
+
+// gtState is what the state check says of a GT.
+type gtState struct {
+	state condcache.CacheState // Unknown, Pending or Miss (= current, nothing pending)
+	gen   int64
+	err   error
+}
+
+// stateFlight coalesces the state checks of one GT: callers join a check
+// that begins after they arrive (never one already running, which may
+// predate a write they must see).
+type stateFlight struct {
+	running, next *stateCall
+}
+
+type stateCall struct {
+	done chan struct{}
+	res  gtState
+}
+
+type stateChecks struct {
+	mu      sync.Mutex
+	flights map[string]*stateFlight
+}
+
+// check returns the GT's state as of a moment after the call began.
+func (c *Cache) checkState(ctx context.Context, gt string) gtState {
+	s := &c.states
+	s.mu.Lock()
+	f := s.flights[gt]
+	if f == nil {
+		f = &stateFlight{}
+		s.flights[gt] = f
+	}
+	var call *stateCall
+	if f.running == nil {
+		call = &stateCall{done: make(chan struct{})}
+		f.running = call
+		go c.runStateChecks(gt, f, call)
+	} else {
+		if f.next == nil {
+			f.next = &stateCall{done: make(chan struct{})}
+		}
+		call = f.next
+	}
+	s.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.res
+	case <-ctx.Done():
+		return gtState{err: ctx.Err()}
+	}
+}
+
+// runStateChecks performs call, then every check queued behind it, and
+// retires the flight when none is left. It uses no caller's context: one
+// caller giving up must not fail the others.
+func (c *Cache) runStateChecks(gt string, f *stateFlight, call *stateCall) {
+	s := &c.states
+	for call != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), c.o.Timeout)
+		call.res = c.fetchState(ctx, gt)
+		cancel()
+		close(call.done)
+		s.mu.Lock()
+		call, f.next = f.next, nil
+		f.running = call
+		if call == nil {
+			delete(s.flights, gt)
+		}
+		s.mu.Unlock()
+	}
+}
+
+var errStateReply = errors.New("cache: bad state reply")
+
+func (c *Cache) fetchState(ctx context.Context, gt string) gtState {
+	gen, _, _ := genKeys(gt)
+	var res []any
+	err := c.call(ctx, c.o.Timeout, func(ctx context.Context) error {
+		var err error
+		res, err = stateScript.Run(ctx, c.rdb, []string{epochKey, gen}, nowMs()).Slice()
+		return err
+	})
+	if err != nil {
+		return gtState{err: err}
+	}
+	if len(res) == 0 {
+		return gtState{err: errStateReply}
+	}
+	st := gtState{state: condcache.CacheUnknown}
+	if len(res) > 1 {
+		s, _ := res[1].(string)
+		if st.gen, err = strconv.ParseInt(s, 10, 64); err != nil {
+			return gtState{err: fmt.Errorf("cache: bad generation %q", s)}
+		}
+	}
+	switch n, _ := res[0].(int64); n {
+	case 0:
+	case 1:
+		st.state = condcache.CachePending
+	case 2:
+		st.state = condcache.CacheMiss
+	default:
+		return gtState{err: errStateReply}
+	}
+	return st
+}

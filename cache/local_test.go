@@ -1,0 +1,95 @@
+package cache
+
+import (
+	"testing"
+
+	"github.com/condcache/condcache"
+)
+
+func key(major int64) condcache.CombKey { return condcache.Point{Major: major}.CombKey() }
+
+func TestLocalFindByWindow(t *testing.T) {
+	l := newLocal(1 << 20)
+	v := func(body string) condcache.CachedLookup {
+		return condcache.CachedLookup{State: condcache.CacheHit, Generation: 3, Body: []byte(body)}
+	}
+	l.put("G", false, key(10), key(20), v("A"))
+	l.put("G", false, key(20), key(30), v("B"))
+	l.put("G", false, condcache.MinCombKey, key(5), v("Z"))
+	l.put("G", true, key(10), key(20), v("dict"))
+	for _, tc := range []struct {
+		at   int64
+		want string
+	}{{-100, "Z"}, {4, "Z"}, {5, ""}, {9, ""}, {10, "A"}, {19, "A"}, {20, "B"}, {29, "B"}, {30, ""}, {1000, ""}} {
+		got, ok := l.find("G", key(tc.at), false)
+		if string(got.Body) != tc.want || ok != (tc.want != "") {
+			t.Errorf("at %d: %q %v, want %q", tc.at, got.Body, ok, tc.want)
+		}
+	}
+	if got, _ := l.find("G", key(15), true); string(got.Body) != "dict" {
+		t.Errorf("dict shape: %q", got.Body)
+	}
+	if _, ok := l.find("H", key(15), false); ok {
+		t.Error("another GT found G's copy")
+	}
+	// A newer generation replaces the GT's copies; an older one is ignored.
+	newer := v("new")
+	newer.Generation = 4
+	l.put("G", false, key(40), key(50), newer)
+	if _, ok := l.find("G", key(15), false); ok {
+		t.Error("a copy of generation 3 survived one of generation 4")
+	}
+	l.put("G", false, key(10), key(20), v("old"))
+	if _, ok := l.find("G", key(15), false); ok {
+		t.Error("a late copy of an older generation was kept")
+	}
+}
+
+func TestLocalStaysWithinBudget(t *testing.T) {
+	l := newLocal(10_000)
+	body := make([]byte, 1000)
+	for i := range 100 {
+		gt := string(rune('A' + i%26)) + string(rune('a'+i/26))
+		l.put(gt, false, key(0), key(1), condcache.CachedLookup{State: condcache.CacheHit, Generation: 1, Body: body})
+		if l.bytes > l.max {
+			t.Fatalf("after %d puts: %d bytes held, budget %d", i+1, l.bytes, l.max)
+		}
+	}
+	if len(l.gts) == 0 || len(l.gts) > 10 {
+		t.Errorf("%d GTs held", len(l.gts))
+	}
+	// The one just used survives the next eviction.
+	l2 := newLocal(2500)
+	l2.put("old", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body})
+	l2.put("used", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body})
+	l2.find("old", key(0), false)
+	l2.put("new", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body})
+	if _, ok := l2.find("old", key(0), false); !ok {
+		t.Error("the GT used last was evicted instead of the least recently used")
+	}
+	if _, ok := l2.find("used", key(0), false); ok {
+		t.Error("the least recently used GT was kept over budget")
+	}
+}
+
+// One GT larger than the budget keeps its most recently used half.
+func TestLocalTrimsASingleLargeGT(t *testing.T) {
+	l := newLocal(20_000)
+	body := make([]byte, 1000)
+	for i := range 100 {
+		l.put("G", false, key(int64(2*i)), key(int64(2*i+1)), condcache.CachedLookup{Generation: 1, Body: body})
+		l.find("G", key(0), false) // keep window 0 hot
+		if l.bytes > l.max {
+			t.Fatalf("after %d puts: %d bytes held, budget %d", i+1, l.bytes, l.max)
+		}
+	}
+	if _, ok := l.find("G", key(0), false); !ok {
+		t.Error("the hottest entry was evicted")
+	}
+	if _, ok := l.find("G", key(198), false); !ok {
+		t.Error("the newest entry was evicted")
+	}
+	if n := len(l.gts["G"].rows); n < 5 {
+		t.Errorf("only %d entries kept", n)
+	}
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+)
+
+// addPprofFlag adds -pprof: an address on which to serve Go's profiler
+// (net/http/pprof), off by default. It is a separate listener so that the
+// API port never exposes it; bind it to loopback.
+func addPprofFlag(fs *flag.FlagSet) *string {
+	return fs.String("pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (default off)")
+}
+
+// startPprof serves the profiler on addr in the background ("" = off).
+func startPprof(addr string, logger *slog.Logger) error {
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	logger.Info("pprof listening", "addr", ln.Addr().String())
+	go func() { _ = http.Serve(ln, mux) }()
+	return nil
+}
