@@ -16,16 +16,17 @@ test:
 
 ## lint: gofmt, go vet and staticcheck must be clean
 lint:
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	@bash .ci/check-layers
 
-## bench: the Go benchmarks, 5 runs each (compare medians), saved under reports/
-bench: deps
+## bench: the Go benchmarks (5 runs each: compare medians), then a short load test on a stack of its own; reports under reports/
+bench: deps build
 	@mkdir -p reports
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./... | tee reports/bench-$$(date +%Y%m%d-%H%M%S).txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./... | tee reports/gobench-$$(date +%Y%m%d-%H%M%S).txt
+	./$(BIN) loadtest bench
 
 ## deps: install the PostgreSQL server binaries and redis-server where missing (apt-get as root), or say what to install
 deps:

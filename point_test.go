@@ -94,3 +94,18 @@ func TestCheckMinors(t *testing.T) {
 		t.Errorf("discrete mode accepts negative majors: %v", err)
 	}
 }
+
+func BenchmarkAppendCombIOV(b *testing.B) {
+	var buf [40]byte
+	p := Point{Major: 123456, Minor: 789}
+	for b.Loop() {
+		_ = p.AppendCombIOV(buf[:0])
+	}
+}
+
+func BenchmarkCombKey(b *testing.B) {
+	p := Point{Major: 123456, Minor: 789}
+	for b.Loop() {
+		_ = p.CombKey()
+	}
+}

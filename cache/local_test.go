@@ -49,7 +49,7 @@ func TestLocalStaysWithinBudget(t *testing.T) {
 	l := newLocal(10_000)
 	body := make([]byte, 1000)
 	for i := range 100 {
-		gt := string(rune('A' + i%26)) + string(rune('a'+i/26))
+		gt := string(rune('A'+i%26)) + string(rune('a'+i/26))
 		l.put(gt, false, key(0), key(1), condcache.CachedLookup{State: condcache.CacheHit, Generation: 1, Body: body})
 		if l.bytes > l.max {
 			t.Fatalf("after %d puts: %d bytes held, budget %d", i+1, l.bytes, l.max)

@@ -23,6 +23,8 @@ const loadtestUsage = `usage: condcache loadtest <workload> [flags]
               ETags give 304, /metrics answers
   generate    load a data set preset (small, sphenix, large, worst,
               production) straight into PostgreSQL with COPY
+  bench       start a stack of its own, load a preset, and run reco side
+              by side with the static target, cached and uncached (make bench)
   run         drive a target with a workload (reco, reco-zipf, farm,
               browse), closed or open loop, alone, side by side with
               another target (-compare URL or -compare static), or as an
@@ -40,10 +42,12 @@ func runLoadtest(ctx context.Context, args []string) error {
 			return runLoad(ctx, args[1:])
 		case "generate":
 			return runGenerate(ctx, args[1:])
+		case "bench":
+			return runBench(ctx, args[1:])
 		}
 	}
 	fmt.Fprintln(os.Stderr, loadtestUsage)
-	return errors.New("loadtest: name a workload: freshness, generate or run")
+	return errors.New("loadtest: name a workload: freshness, generate, run or bench")
 }
 
 func runFreshness(ctx context.Context, args []string) error {
