@@ -107,7 +107,7 @@ func New(o Options) (*Cache, error) {
 		o.LocalBytes = DefaultLocalBytes
 	}
 	c := &Cache{rdb: redis.NewClient(ropts), o: o, log: o.Logger, m: newMetrics(o.Registerer),
-		local: newLocal(o.LocalBytes), states: stateChecks{flights: map[string]*stateFlight{}}}
+		local: newLocal(o.LocalBytes, o.TTL), states: stateChecks{flights: map[string]*stateFlight{}}}
 	c.breaker = gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
 		Name:        "redis",
 		MaxRequests: 1,

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/condcache/condcache"
 )
@@ -38,6 +39,7 @@ type localEntry struct {
 	value       condcache.CachedLookup // State CacheHit, Generation gen
 	size        int64
 	used        uint64 // clock of the last hit
+	expires     int64  // unix ns: a copy lives no longer than the cache TTL
 }
 
 // local is the bounded set of copies.
@@ -46,11 +48,15 @@ type local struct {
 	gts   map[string]*localGT
 	bytes int64
 	max   int64
+	ttl   time.Duration
 	clock uint64
 }
 
-func newLocal(maxBytes int64) *local {
-	return &local{gts: map[string]*localGT{}, max: maxBytes}
+// newLocal keeps up to maxBytes of copies, each for at most ttl (the cache
+// TTL, which caps how long anything missed can be served, holds for the
+// copies too).
+func newLocal(maxBytes int64, ttl time.Duration) *local {
+	return &local{gts: map[string]*localGT{}, max: maxBytes, ttl: ttl}
 }
 
 // find returns the copy covering at, if any.
@@ -72,7 +78,7 @@ func (l *local) find(gt string, at condcache.CombKey, dict bool) (condcache.Cach
 	if i < len(entries) && entries[i].from == at {
 		i++
 	}
-	if i == 0 || compareKeys(entries[i-1].until, at) <= 0 {
+	if i == 0 || compareKeys(entries[i-1].until, at) <= 0 || entries[i-1].expires < time.Now().UnixNano() {
 		return condcache.CachedLookup{}, false
 	}
 	l.clock++
@@ -110,10 +116,13 @@ func (l *local) put(gt string, dict bool, from, until condcache.CombKey, v condc
 		return compareKeys(e.from, k)
 	})
 	if found {
+		(*entries)[i].expires = time.Now().Add(l.ttl).UnixNano() // refilled after expiring
+		(*entries)[i].value = v
 		return
 	}
 	l.clock++
-	*entries = slices.Insert(*entries, i, localEntry{from: from, until: until, value: v, size: size, used: l.clock})
+	*entries = slices.Insert(*entries, i, localEntry{from: from, until: until, value: v, size: size, used: l.clock,
+		expires: time.Now().Add(l.ttl).UnixNano()})
 	g.bytes += size
 	l.bytes += size
 	g.used = l.clock

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"testing"
+	"time"
 
 	"github.com/condcache/condcache"
 )
@@ -9,7 +10,7 @@ import (
 func key(major int64) condcache.CombKey { return condcache.Point{Major: major}.CombKey() }
 
 func TestLocalFindByWindow(t *testing.T) {
-	l := newLocal(1 << 20)
+	l := newLocal(1<<20, time.Hour)
 	v := func(body string) condcache.CachedLookup {
 		return condcache.CachedLookup{State: condcache.CacheHit, Generation: 3, Body: []byte(body)}
 	}
@@ -46,7 +47,7 @@ func TestLocalFindByWindow(t *testing.T) {
 }
 
 func TestLocalStaysWithinBudget(t *testing.T) {
-	l := newLocal(10_000)
+	l := newLocal(10_000, time.Hour)
 	body := make([]byte, 1000)
 	for i := range 100 {
 		gt := string(rune('A'+i%26)) + string(rune('a'+i/26))
@@ -59,7 +60,7 @@ func TestLocalStaysWithinBudget(t *testing.T) {
 		t.Errorf("%d GTs held", len(l.gts))
 	}
 	// The one just used survives the next eviction.
-	l2 := newLocal(2500)
+	l2 := newLocal(2500, time.Hour)
 	l2.put("old", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body})
 	l2.put("used", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body})
 	l2.find("old", key(0), false)
@@ -74,7 +75,7 @@ func TestLocalStaysWithinBudget(t *testing.T) {
 
 // One GT larger than the budget keeps its most recently used half.
 func TestLocalTrimsASingleLargeGT(t *testing.T) {
-	l := newLocal(20_000)
+	l := newLocal(20_000, time.Hour)
 	body := make([]byte, 1000)
 	for i := range 100 {
 		l.put("G", false, key(int64(2*i)), key(int64(2*i+1)), condcache.CachedLookup{Generation: 1, Body: body})
@@ -91,5 +92,22 @@ func TestLocalTrimsASingleLargeGT(t *testing.T) {
 	}
 	if n := len(l.gts["G"].rows); n < 5 {
 		t.Errorf("only %d entries kept", n)
+	}
+}
+
+// A copy lives no longer than the cache TTL.
+func TestLocalCopyExpires(t *testing.T) {
+	l := newLocal(1<<20, 50*time.Millisecond)
+	l.put("G", false, key(0), key(10), condcache.CachedLookup{Generation: 1, Body: []byte("x")})
+	if _, ok := l.find("G", key(5), false); !ok {
+		t.Fatal("fresh copy not found")
+	}
+	time.Sleep(80 * time.Millisecond)
+	if _, ok := l.find("G", key(5), false); ok {
+		t.Error("a copy older than the TTL was served")
+	}
+	l.put("G", false, key(0), key(10), condcache.CachedLookup{Generation: 1, Body: []byte("y")})
+	if got, ok := l.find("G", key(5), false); !ok || string(got.Body) != "y" {
+		t.Errorf("a refilled copy: %q %v", got.Body, ok)
 	}
 }

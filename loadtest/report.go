@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -88,6 +89,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, res := range r.Results {
+		if len(res.Extra) > 0 {
+			keys := slices.Sorted(maps.Keys(res.Extra))
+			parts := make([]string, len(keys))
+			for i, k := range keys {
+				parts[i] = fmt.Sprintf("%s=%g", k, res.Extra[k])
+			}
+			fmt.Fprintf(w, "%s %s: %s\n", res.Target, res.Workload, strings.Join(parts, " "))
+		}
 	}
 	for _, ra := range r.Ratios {
 		fmt.Fprintf(w, "%s vs %s: throughput %.2f×, p50 %.2f×, p99 %.2f×, p99.9 %.2f×\n",

@@ -57,6 +57,8 @@ type Result struct {
 	// CacheHitRatio is the share of lookups the target answered from its
 	// cache during the run, read from its /metrics (nil when it has none).
 	CacheHitRatio *float64 `json:"cache_hit_ratio,omitempty"`
+	// Extra holds a workload's own figures (mixed: writes, write_errors).
+	Extra map[string]float64 `json:"extra,omitempty"`
 
 	hist                 *hdrhistogram.Histogram
 	cacheHits, cacheSeen float64 // lookups answered from the cache, and in all, during the run
@@ -115,6 +117,18 @@ func (r *Result) merge(o *Result) {
 	r.finish()
 }
 
+// Starter is a workload with activity of its own while a run lasts (the
+// mixed workload's writer): Start begins it, stop ends it and reports.
+type Starter interface {
+	Start(ctx context.Context) (stop func() (map[string]float64, error), err error)
+}
+
+// Checker is a Source that checks each successful answer to its last
+// request; a false counts as a "stale" error.
+type Checker interface {
+	Check(body []byte) bool
+}
+
 // worker state shared by a run.
 type runState struct {
 	measuring atomic.Bool
@@ -148,6 +162,12 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	var st runState
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var stopWorkload func() (map[string]float64, error)
+	if s, ok := o.Workload.(Starter); ok {
+		if stopWorkload, err = s.Start(ctx); err != nil {
+			return nil, fmt.Errorf("loadtest: starting %s: %w", o.Workload.Name(), err)
+		}
+	}
 	var due chan time.Time // open loop: when each request is due
 	if o.Rate > 0 {
 		due = make(chan time.Time, o.Connections*4)
@@ -179,6 +199,11 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	st.measuring.Store(false)
 	res.Seconds = time.Since(began).Seconds()
 	stopProgress()
+	if stopWorkload != nil {
+		if res.Extra, err = stopWorkload(); err != nil {
+			return nil, err
+		}
+	}
 	cancel()
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -283,6 +308,9 @@ func (w *worker) loop(ctx context.Context, due <-chan time.Time) {
 			kind = "connection"
 		case resp.StatusCode() != fasthttp.StatusOK && resp.StatusCode() != fasthttp.StatusNotModified:
 			kind = fmt.Sprintf("http_%d", resp.StatusCode())
+		}
+		if c, ok := w.src.(Checker); ok && kind == "" && !c.Check(resp.Body()) {
+			kind = "stale"
 		}
 		if kind != "" {
 			w.errors[kind]++

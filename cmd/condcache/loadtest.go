@@ -26,7 +26,7 @@ const loadtestUsage = `usage: condcache loadtest <workload> [flags]
   bench       start a stack of its own, load a preset, and run reco side
               by side with the static target, cached and uncached (make bench)
   run         drive a target with a workload (reco, reco-zipf, farm,
-              browse), closed or open loop, alone, side by side with
+              browse, mixed), closed or open loop, alone, side by side with
               another target (-compare URL or -compare static), or as an
               open-loop sweep of rates (-rates); writes a report
 
@@ -79,7 +79,8 @@ func runFreshness(ctx context.Context, args []string) error {
 func runLoad(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("loadtest run", flag.ContinueOnError)
 	target := fs.String("target", "http://127.0.0.1:8000", "base URL of the server under test")
-	workload := fs.String("workload", "reco", "reco, reco-zipf, farm or browse")
+	workload := fs.String("workload", "reco", "reco, reco-zipf, farm, browse or mixed (reco plus a writer, every read checked against acknowledged writes)")
+	writeRate := fs.Float64("write-rate", 10, "mixed: IOV inserts per second (through the target, which forwards writes)")
 	gt := fs.String("gt", "sPHENIX_Demo_GT", "global tag the workload reads")
 	runs := fs.String("runs", "1-300", "run range FIRST-LAST the lookups draw from")
 	subruns := fs.Int64("subruns", 1, "minors are drawn from [0, subruns)")
@@ -116,8 +117,10 @@ func runLoad(ctx context.Context, args []string) error {
 		w = loadtest.NewFarm(*gt, rr, 0, 0)
 	case "browse":
 		w = loadtest.Browse{GlobalTag: *gt}
+	case "mixed":
+		w = loadtest.NewMixed(loadtest.Reco{GlobalTag: *gt, Runs: rr}, loadtest.NewClient(*target), *writeRate)
 	default:
-		return fmt.Errorf("unknown workload %q (reco, reco-zipf, farm, browse)", *workload)
+		return fmt.Errorf("unknown workload %q (reco, reco-zipf, farm, browse, mixed)", *workload)
 	}
 	o := loadtest.RunOptions{Target: *target, Workload: w, Connections: *conns, Rate: *rate,
 		Duration: *duration, Warmup: *warmup, Progress: os.Stderr}

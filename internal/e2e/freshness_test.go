@@ -507,3 +507,26 @@ func TestFreshPlainSQLWrite(t *testing.T) {
 	}
 	t.Logf("the plain-SQL update reached the lookup after %v", seen.Round(time.Millisecond))
 }
+
+// TestFreshMixedWorkload: the loadtest mixed workload (reads at random runs
+// while a writer inserts IOVs through the reader) on the late stack finds
+// no read older than an acknowledged write.
+func TestFreshMixedWorkload(t *testing.T) {
+	ls := lateTopology(t)
+	w := newClient(t, ls.servers.WriterURL)
+	gt := w.mkGT("unlocked")
+	reads := loadtest.Reco{GlobalTag: gt, Runs: loadtest.RunRange{First: 0, Last: 2000}}
+	m := loadtest.NewMixed(reads, loadtest.NewClient(ls.servers.ReaderURL), 20)
+	res, err := loadtest.Run(t.Context(), loadtest.RunOptions{Target: ls.servers.ReaderURL, Workload: m,
+		Connections: 4, Duration: 3 * time.Second, Warmup: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d reads, %.0f writes, errors %v", res.Requests, res.Extra["writes"], res.Errors)
+	if res.Failed() != 0 || res.Extra["write_errors"] != 0 {
+		t.Errorf("errors %v, write errors %v", res.Errors, res.Extra["write_errors"])
+	}
+	if res.Extra["writes"] < 20 || res.Requests < 100 {
+		t.Errorf("too little load to tell: %d reads, %v writes", res.Requests, res.Extra["writes"])
+	}
+}

@@ -1,0 +1,139 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Mixed is reconstruction reads plus a calibration expert writing: while
+// the run lasts, a writer inserts IOVs into a list of a payload type of
+// its own, one every 1/WriteRate seconds, the j-th starting at run
+// Runs.First + j·WriteStride; every read checks that its answer for that
+// type reflects every write acknowledged before the read was sent (else
+// the read counts as a "stale" error). Make it with NewMixed.
+type Mixed struct {
+	Reco
+	writer      *Client
+	writeRate   float64
+	writeStride int64
+	typ         string
+	urlPrefix   []byte // `"<type>","/cvmfs/mixed/<type>/w`
+
+	acked         atomic.Int64 // index of the newest acknowledged write, -1 none
+	writes, fails atomic.Int64
+}
+
+// NewMixed returns a Mixed workload reading like reads and writing through
+// writer (a writer's or reader's base URL client) at writeRate per second.
+func NewMixed(reads Reco, writer *Client, writeRate float64) *Mixed {
+	m := &Mixed{Reco: reads, writer: writer, writeRate: writeRate,
+		writeStride: max((reads.Runs.Last-reads.Runs.First)/1000, 1),
+		typ:         fmt.Sprintf("mixed_%d", time.Now().UnixNano())}
+	m.urlPrefix = []byte(`"` + m.typ + `","/cvmfs/mixed/` + m.typ + `/w`)
+	m.acked.Store(-1)
+	return m
+}
+
+func (m *Mixed) Name() string {
+	return fmt.Sprintf("mixed(%s + %.0f writes/s)", m.Reco.Name(), m.writeRate)
+}
+
+// start returns the run the j-th write starts at.
+func (m *Mixed) start(j int64) int64 { return m.Runs.First + j*m.writeStride }
+
+// Start creates the type and its list, then writes until ctx is done.
+func (m *Mixed) Start(ctx context.Context) (stop func() (map[string]float64, error), err error) {
+	if err := m.writer.CreatePayloadType(ctx, m.typ); err != nil {
+		return nil, err
+	}
+	list, err := m.writer.CreateAttachedList(ctx, m.GlobalTag, m.typ)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		interval := time.Duration(float64(time.Second) / m.writeRate)
+		for j := int64(0); ctx.Err() == nil; j++ {
+			began := time.Now()
+			iov := IOV{URL: fmt.Sprintf("/cvmfs/mixed/%s/w%d.root", m.typ, j), Checksum: fmt.Sprintf("%032x", j), Major: m.start(j)}
+			if err := m.writer.InsertIOV(ctx, list, iov); err != nil {
+				if ctx.Err() == nil {
+					m.fails.Add(1)
+				}
+				return // later writes would start after a missing one: stop checking against them
+			}
+			m.writes.Add(1)
+			m.acked.Store(j)
+			if !sleep(ctx, interval-time.Since(began)) {
+				return
+			}
+		}
+	})
+	return func() (map[string]float64, error) {
+		cancel()
+		wg.Wait()
+		return map[string]float64{"writes": float64(m.writes.Load()), "write_errors": float64(m.fails.Load())}, nil
+	}, nil
+}
+
+func (m *Mixed) NewSource(seed uint64) Source {
+	return &mixedSource{m: m, reads: m.Reco.NewSource(seed).(*recoSource)}
+}
+
+type mixedSource struct {
+	m     *Mixed
+	reads *recoSource
+	want  int64 // the oldest acceptable write index for the last request; -1 none
+}
+
+func (s *mixedSource) Next(b []byte) []byte {
+	acked := s.m.acked.Load()
+	b = s.reads.Next(b)
+	// The request's run is the majorIOV just appended.
+	run := parseMajor(b)
+	s.want = -1
+	if acked >= 0 && run >= s.m.Runs.First {
+		s.want = min(acked, (run-s.m.Runs.First)/s.m.writeStride)
+	}
+	return b
+}
+
+// Check reports whether body shows the newest write it must.
+func (s *mixedSource) Check(body []byte) bool {
+	if s.want < 0 {
+		return true
+	}
+	i := bytes.Index(body, s.m.urlPrefix)
+	if i < 0 {
+		return false
+	}
+	rest := body[i+len(s.m.urlPrefix):]
+	end := bytes.IndexByte(rest, '.')
+	if end < 0 {
+		return false
+	}
+	j, err := strconv.ParseInt(string(rest[:end]), 10, 64)
+	return err == nil && j >= s.want
+}
+
+func parseMajor(uri []byte) int64 {
+	i := bytes.Index(uri, []byte("majorIOV="))
+	if i < 0 {
+		return -1
+	}
+	rest := uri[i+len("majorIOV="):]
+	if end := bytes.IndexByte(rest, '&'); end >= 0 {
+		rest = rest[:end]
+	}
+	n, err := strconv.ParseInt(string(rest), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
