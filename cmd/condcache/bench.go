@@ -57,8 +57,12 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cached.Stop()
+	uncachedLogs := filepath.Join(dir, "uncached")
+	if err := os.MkdirAll(uncachedLogs, 0o755); err != nil {
+		return err
+	}
 	uncached, err := stack.StartServers(ctx, localstack.ServerOptions{Binary: exe, Database: db, ReaderNoCache: true,
-		LogDir: filepath.Join(dir, "uncached")})
+		LogDir: uncachedLogs})
 	if err != nil {
 		return err
 	}
