@@ -213,6 +213,11 @@ type Invalidator interface {
 	// Mark is called before a write commits: the GTs' cached answers are
 	// dropped and the GTs stay uncacheable until Publish catches up.
 	Mark(ctx context.Context, invs []Invalidation) error
+	// Unmark is called when a transaction Mark was called for did not
+	// commit. It takes back the all-scope marks, which are the
+	// transaction's own; a GT's mark may stand for other writes in flight
+	// too, so it stays until a publish covers it or it expires.
+	Unmark(ctx context.Context, invs []Invalidation) error
 	// Publish is called after commit: the cache now serves the new
 	// generations. Publishing an older generation than the cache holds is a
 	// no-op.

@@ -171,20 +171,20 @@ func shapeByte(dict bool) byte {
 func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, dict bool) (condcache.CachedLookup, error) {
 	var out condcache.CachedLookup
 	k := at.CombKey()
-	if v, ok := c.local.find(gt, k, dict); ok {
+	if v, marks, ok := c.local.find(gt, k, dict); ok {
 		st := c.checkState(ctx, gt)
 		switch {
 		case st.err != nil:
 			c.m.results.WithLabelValues("error").Inc()
 			return out, st.err
-		case st.state == condcache.CacheMiss && st.gen == v.Generation:
+		case st.state == condcache.CacheMiss && st.gen == v.Generation && st.marks == marks:
 			c.m.results.WithLabelValues("local_hit").Inc()
 			return v, nil
 		case st.state != condcache.CacheMiss:
 			c.m.results.WithLabelValues(stateLabels[st.state]).Inc()
 			return condcache.CachedLookup{State: st.state, Generation: st.gen}, nil
 		}
-		c.local.drop(gt) // the generation moved on: read Redis afresh
+		c.local.dropOlder(gt, st.gen, st.marks) // moved on: read Redis afresh
 	}
 	gen, w, v := genKeys(gt)
 	pointHex := string(k.AppendHex(nil))
@@ -227,11 +227,16 @@ func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, di
 		}
 		out.State = condcache.CacheHit
 		c.m.results.WithLabelValues("hit").Inc()
-		if member, _ := res[len(res)-1].(string); len(res) > 3 && len(member) == 65 {
-			from, err1 := condcache.ParseCombKeyHex(member[1:33])
-			until, err2 := condcache.ParseCombKeyHex(member[33:])
-			if err1 == nil && err2 == nil {
-				c.local.put(gt, dict, from, until, out)
+		if len(res) > 4 {
+			member, _ := res[3].(string)
+			marks, _ := res[4].(string)
+			m, err0 := strconv.ParseInt(marks, 10, 64)
+			if len(member) == 65 && err0 == nil {
+				from, err1 := condcache.ParseCombKeyHex(member[1:33])
+				until, err2 := condcache.ParseCombKeyHex(member[33:])
+				if err1 == nil && err2 == nil {
+					c.local.put(gt, dict, from, until, out, m)
+				}
 			}
 		}
 	default:
@@ -258,18 +263,18 @@ func (c *Cache) FillLookup(ctx context.Context, gt string, dict bool, res *condc
 	switch {
 	case err != nil:
 		c.m.fills.WithLabelValues("error").Inc()
-	case stored == 1:
+	case stored > 0:
 		c.m.fills.WithLabelValues("stored").Inc()
 		// The copy shares the encoded value's bytes, which nothing else holds.
 		var copied condcache.CachedLookup
 		if decodeEntry(value, &copied) == nil {
 			copied.State, copied.Generation = condcache.CacheHit, res.Generation
-			c.local.put(gt, dict, res.Window.From, res.Window.Until, copied)
+			c.local.put(gt, dict, res.Window.From, res.Window.Until, copied, stored-1)
 		}
 	default:
 		c.m.fills.WithLabelValues("skipped").Inc()
 	}
-	return stored == 1, err
+	return stored > 0, err
 }
 
 // writeTimeout bounds the writer's calls: more generous than a lookup's,
@@ -301,6 +306,25 @@ func (c *Cache) Mark(ctx context.Context, invs []condcache.Invalidation) error {
 		return fmt.Errorf("cache: mark: %w", err)
 	}
 	c.m.invalidations.WithLabelValues("marked").Add(float64(len(invs)))
+	return nil
+}
+
+// Unmark implements condcache.Invalidator.
+func (c *Cache) Unmark(ctx context.Context, invs []condcache.Invalidation) error {
+	var members []any
+	for _, inv := range invs {
+		if inv.GlobalTag == condcache.AllScope {
+			members = append(members, strconv.FormatInt(inv.Generation, 10))
+		}
+	}
+	if len(members) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
+	defer cancel()
+	if err := c.rdb.ZRem(ctx, allPendingKey, members...).Err(); err != nil {
+		return fmt.Errorf("cache: unmark: %w", err)
+	}
 	return nil
 }
 
@@ -379,7 +403,7 @@ func (c *Cache) Resync(ctx context.Context, generations func(context.Context) ([
 	}
 	sctx, cancel = context.WithTimeout(ctx, c.writeTimeout())
 	defer cancel()
-	n, err := finishResyncScript.Run(sctx, c.rdb, []string{epochKey, resyncKey}, token).Int64()
+	n, err := finishResyncScript.Run(sctx, c.rdb, []string{epochKey, resyncKey, allCounterKey}, token, nowMs()).Int64()
 	if err != nil {
 		return fmt.Errorf("cache: resync: %w", err)
 	}

@@ -407,3 +407,22 @@ func TestLocalCopyNeverOlderThanPublished(t *testing.T) {
 	}
 	t.Logf("%d hits", hits.Load())
 }
+
+// A write whose publish never arrives leaves its mark to expire; the
+// generation is then unchanged, but the mark deleted the GT's entries, and
+// a reader's copies from before it must not come back either.
+func TestLocalCopyGoneAfterAnExpiredMark(t *testing.T) {
+	c := open(t, sharedURL(), cache.Options{MarkTTL: 200 * time.Millisecond})
+	gt := uniq("expired")
+	publish(t, c, gt, 5)
+	wantState(t, get(t, c, gt, pt(1, 0)), condcache.CacheMiss, 5)
+	if !fill(t, c, gt, result(5, condcache.Point{}, condcache.Point{}), `["before the write"]`) {
+		t.Fatal("not stored")
+	}
+	wantState(t, get(t, c, gt, pt(1, 0)), condcache.CacheHit, 5)
+	mark(t, c, gt, 6) // committed, but its publish is lost
+	time.Sleep(300 * time.Millisecond)
+	if got := get(t, c, gt, pt(1, 0)); got.State == condcache.CacheHit {
+		t.Fatalf("after the mark expired, the copy from before the write is served: %q", got.Body)
+	}
+}

@@ -24,10 +24,11 @@ import (
 // DefaultLocalBytes bounds the local copies' bodies.
 const DefaultLocalBytes = 256 << 20
 
-// localGT holds one GT's copied entries, all of generation gen, by shape,
-// sorted by window start.
+// localGT holds one GT's copied entries, all of generation gen taken after
+// its marks-th mark, by shape, sorted by window start.
 type localGT struct {
 	gen   int64
+	marks int64
 	rows  []localEntry
 	dicts []localEntry
 	bytes int64
@@ -59,13 +60,14 @@ func newLocal(maxBytes int64, ttl time.Duration) *local {
 	return &local{gts: map[string]*localGT{}, max: maxBytes, ttl: ttl}
 }
 
-// find returns the copy covering at, if any.
-func (l *local) find(gt string, at condcache.CombKey, dict bool) (condcache.CachedLookup, bool) {
+// find returns the copy covering at, if any, with the GT's mark count when
+// it was taken.
+func (l *local) find(gt string, at condcache.CombKey, dict bool) (condcache.CachedLookup, int64, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	g := l.gts[gt]
 	if g == nil {
-		return condcache.CachedLookup{}, false
+		return condcache.CachedLookup{}, 0, false
 	}
 	entries := g.rows
 	if dict {
@@ -79,17 +81,18 @@ func (l *local) find(gt string, at condcache.CombKey, dict bool) (condcache.Cach
 		i++
 	}
 	if i == 0 || compareKeys(entries[i-1].until, at) <= 0 || entries[i-1].expires < time.Now().UnixNano() {
-		return condcache.CachedLookup{}, false
+		return condcache.CachedLookup{}, 0, false
 	}
 	l.clock++
 	g.used = l.clock
 	entries[i-1].used = l.clock
-	return entries[i-1].value, true
+	return entries[i-1].value, g.marks, true
 }
 
-// put keeps a copy of v (State CacheHit, generation v.Generation) for the
-// window [from, until). A copy of another generation replaces the GT's.
-func (l *local) put(gt string, dict bool, from, until condcache.CombKey, v condcache.CachedLookup) {
+// put keeps a copy of v (State CacheHit, generation v.Generation), taken
+// after the GT's marks-th mark, for the window [from, until). Copies of a
+// newer (generation, marks) replace the GT's older ones.
+func (l *local) put(gt string, dict bool, from, until condcache.CombKey, v condcache.CachedLookup, marks int64) {
 	if l.max <= 0 {
 		return
 	}
@@ -97,15 +100,15 @@ func (l *local) put(gt string, dict bool, from, until condcache.CombKey, v condc
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	g := l.gts[gt]
-	if g != nil && g.gen != v.Generation {
-		if g.gen > v.Generation {
+	if g != nil && (g.gen != v.Generation || g.marks != marks) {
+		if g.gen > v.Generation || g.gen == v.Generation && g.marks > marks {
 			return // an older answer arriving late
 		}
 		l.dropLocked(gt)
 		g = nil
 	}
 	if g == nil {
-		g = &localGT{gen: v.Generation}
+		g = &localGT{gen: v.Generation, marks: marks}
 		l.gts[gt] = g
 	}
 	entries := &g.rows
@@ -115,12 +118,14 @@ func (l *local) put(gt string, dict bool, from, until condcache.CombKey, v condc
 	i, found := slices.BinarySearchFunc(*entries, from, func(e localEntry, k condcache.CombKey) int {
 		return compareKeys(e.from, k)
 	})
-	if found {
-		(*entries)[i].expires = time.Now().Add(l.ttl).UnixNano() // refilled after expiring
-		(*entries)[i].value = v
+	l.clock++
+	if found { // refilled after expiring
+		e := &(*entries)[i]
+		g.bytes += size - e.size
+		l.bytes += size - e.size
+		e.value, e.size, e.used, e.expires = v, size, l.clock, time.Now().Add(l.ttl).UnixNano()
 		return
 	}
-	l.clock++
 	*entries = slices.Insert(*entries, i, localEntry{from: from, until: until, value: v, size: size, used: l.clock,
 		expires: time.Now().Add(l.ttl).UnixNano()})
 	g.bytes += size
@@ -131,11 +136,14 @@ func (l *local) put(gt string, dict bool, from, until condcache.CombKey, v condc
 	}
 }
 
-// drop forgets a GT's copies.
-func (l *local) drop(gt string) {
+// dropOlder forgets a GT's copies older than (gen, marks), the state Redis
+// reported; copies another lookup just took at that state stay.
+func (l *local) dropOlder(gt string, gen, marks int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.dropLocked(gt)
+	if g := l.gts[gt]; g != nil && (g.gen < gen || g.gen == gen && g.marks < marks) {
+		l.dropLocked(gt)
+	}
 }
 
 func (l *local) dropLocked(gt string) {
@@ -192,6 +200,7 @@ func compareKeys(a, b condcache.CombKey) int {
 type gtState struct {
 	state condcache.CacheState // Unknown, Pending or Miss (= current, nothing pending)
 	gen   int64
+	marks int64 // when Miss
 	err   error
 }
 
@@ -290,6 +299,13 @@ func (c *Cache) fetchState(ctx context.Context, gt string) gtState {
 		st.state = condcache.CachePending
 	case 2:
 		st.state = condcache.CacheMiss
+		if len(res) < 3 {
+			return gtState{err: errStateReply}
+		}
+		m, _ := res[2].(string)
+		if st.marks, err = strconv.ParseInt(m, 10, 64); err != nil {
+			return gtState{err: errStateReply}
+		}
 	default:
 		return gtState{err: errStateReply}
 	}

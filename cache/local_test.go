@@ -14,34 +14,34 @@ func TestLocalFindByWindow(t *testing.T) {
 	v := func(body string) condcache.CachedLookup {
 		return condcache.CachedLookup{State: condcache.CacheHit, Generation: 3, Body: []byte(body)}
 	}
-	l.put("G", false, key(10), key(20), v("A"))
-	l.put("G", false, key(20), key(30), v("B"))
-	l.put("G", false, condcache.MinCombKey, key(5), v("Z"))
-	l.put("G", true, key(10), key(20), v("dict"))
+	l.put("G", false, key(10), key(20), v("A"), 1)
+	l.put("G", false, key(20), key(30), v("B"), 1)
+	l.put("G", false, condcache.MinCombKey, key(5), v("Z"), 1)
+	l.put("G", true, key(10), key(20), v("dict"), 1)
 	for _, tc := range []struct {
 		at   int64
 		want string
 	}{{-100, "Z"}, {4, "Z"}, {5, ""}, {9, ""}, {10, "A"}, {19, "A"}, {20, "B"}, {29, "B"}, {30, ""}, {1000, ""}} {
-		got, ok := l.find("G", key(tc.at), false)
+		got, _, ok := l.find("G", key(tc.at), false)
 		if string(got.Body) != tc.want || ok != (tc.want != "") {
 			t.Errorf("at %d: %q %v, want %q", tc.at, got.Body, ok, tc.want)
 		}
 	}
-	if got, _ := l.find("G", key(15), true); string(got.Body) != "dict" {
+	if got, _, _ := l.find("G", key(15), true); string(got.Body) != "dict" {
 		t.Errorf("dict shape: %q", got.Body)
 	}
-	if _, ok := l.find("H", key(15), false); ok {
+	if _, _, ok := l.find("H", key(15), false); ok {
 		t.Error("another GT found G's copy")
 	}
 	// A newer generation replaces the GT's copies; an older one is ignored.
 	newer := v("new")
 	newer.Generation = 4
-	l.put("G", false, key(40), key(50), newer)
-	if _, ok := l.find("G", key(15), false); ok {
+	l.put("G", false, key(40), key(50), newer, 1)
+	if _, _, ok := l.find("G", key(15), false); ok {
 		t.Error("a copy of generation 3 survived one of generation 4")
 	}
-	l.put("G", false, key(10), key(20), v("old"))
-	if _, ok := l.find("G", key(15), false); ok {
+	l.put("G", false, key(10), key(20), v("old"), 1)
+	if _, _, ok := l.find("G", key(15), false); ok {
 		t.Error("a late copy of an older generation was kept")
 	}
 }
@@ -51,7 +51,7 @@ func TestLocalStaysWithinBudget(t *testing.T) {
 	body := make([]byte, 1000)
 	for i := range 100 {
 		gt := string(rune('A'+i%26)) + string(rune('a'+i/26))
-		l.put(gt, false, key(0), key(1), condcache.CachedLookup{State: condcache.CacheHit, Generation: 1, Body: body})
+		l.put(gt, false, key(0), key(1), condcache.CachedLookup{State: condcache.CacheHit, Generation: 1, Body: body}, 1)
 		if l.bytes > l.max {
 			t.Fatalf("after %d puts: %d bytes held, budget %d", i+1, l.bytes, l.max)
 		}
@@ -61,14 +61,14 @@ func TestLocalStaysWithinBudget(t *testing.T) {
 	}
 	// The one just used survives the next eviction.
 	l2 := newLocal(2500, time.Hour)
-	l2.put("old", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body})
-	l2.put("used", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body})
+	l2.put("old", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body}, 1)
+	l2.put("used", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body}, 1)
 	l2.find("old", key(0), false)
-	l2.put("new", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body})
-	if _, ok := l2.find("old", key(0), false); !ok {
+	l2.put("new", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body}, 1)
+	if _, _, ok := l2.find("old", key(0), false); !ok {
 		t.Error("the GT used last was evicted instead of the least recently used")
 	}
-	if _, ok := l2.find("used", key(0), false); ok {
+	if _, _, ok := l2.find("used", key(0), false); ok {
 		t.Error("the least recently used GT was kept over budget")
 	}
 }
@@ -78,16 +78,16 @@ func TestLocalTrimsASingleLargeGT(t *testing.T) {
 	l := newLocal(20_000, time.Hour)
 	body := make([]byte, 1000)
 	for i := range 100 {
-		l.put("G", false, key(int64(2*i)), key(int64(2*i+1)), condcache.CachedLookup{Generation: 1, Body: body})
+		l.put("G", false, key(int64(2*i)), key(int64(2*i+1)), condcache.CachedLookup{Generation: 1, Body: body}, 1)
 		l.find("G", key(0), false) // keep window 0 hot
 		if l.bytes > l.max {
 			t.Fatalf("after %d puts: %d bytes held, budget %d", i+1, l.bytes, l.max)
 		}
 	}
-	if _, ok := l.find("G", key(0), false); !ok {
+	if _, _, ok := l.find("G", key(0), false); !ok {
 		t.Error("the hottest entry was evicted")
 	}
-	if _, ok := l.find("G", key(198), false); !ok {
+	if _, _, ok := l.find("G", key(198), false); !ok {
 		t.Error("the newest entry was evicted")
 	}
 	if n := len(l.gts["G"].rows); n < 5 {
@@ -98,16 +98,16 @@ func TestLocalTrimsASingleLargeGT(t *testing.T) {
 // A copy lives no longer than the cache TTL.
 func TestLocalCopyExpires(t *testing.T) {
 	l := newLocal(1<<20, 50*time.Millisecond)
-	l.put("G", false, key(0), key(10), condcache.CachedLookup{Generation: 1, Body: []byte("x")})
-	if _, ok := l.find("G", key(5), false); !ok {
+	l.put("G", false, key(0), key(10), condcache.CachedLookup{Generation: 1, Body: []byte("x")}, 1)
+	if _, _, ok := l.find("G", key(5), false); !ok {
 		t.Fatal("fresh copy not found")
 	}
 	time.Sleep(80 * time.Millisecond)
-	if _, ok := l.find("G", key(5), false); ok {
+	if _, _, ok := l.find("G", key(5), false); ok {
 		t.Error("a copy older than the TTL was served")
 	}
-	l.put("G", false, key(0), key(10), condcache.CachedLookup{Generation: 1, Body: []byte("y")})
-	if got, ok := l.find("G", key(5), false); !ok || string(got.Body) != "y" {
+	l.put("G", false, key(0), key(10), condcache.CachedLookup{Generation: 1, Body: []byte("y")}, 1)
+	if got, _, ok := l.find("G", key(5), false); !ok || string(got.Body) != "y" {
 		t.Errorf("a refilled copy: %q %v", got.Body, ok)
 	}
 }

@@ -3,6 +3,8 @@ package cache_test
 import (
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/cache"
 )
@@ -107,5 +109,54 @@ func TestAllScopeResponses(t *testing.T) {
 		t.Fatal("not stored")
 	}
 	publish(t, c, all, 2)
+	wantResp(t, getResp(t, c, all, key), condcache.CacheMiss, "")
+}
+
+// The all scope's counter lives only in Redis: after a restart and resync
+// it must not count again through values a fill prepared before the
+// restart may hold.
+func TestAllScopeCounterSurvivesRestart(t *testing.T) {
+	url := freshDB(t)
+	c := open(t, url, cache.Options{})
+	all, key := condcache.AllScope, "/api/cdb_rest/gtstatus"
+	before := getResp(t, c, all, key)
+	wantResp(t, before, condcache.CacheMiss, "")
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := redis.NewClient(opts)
+	defer admin.Close()
+	if err := admin.FlushDB(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Resync(t.Context(), noGenerations); err != nil {
+		t.Fatal(err)
+	}
+	// Count as far as a counter restarted at 0 would need to match.
+	for g := range min(before.Generation, 1000) {
+		publish(t, c, all, 100+g)
+	}
+	if fillResp(t, c, all, key, before.Generation, `["from before the restart"]`) {
+		t.Fatal("a fill prepared before the restart matched the counter after it")
+	}
+	if after := getResp(t, c, all, key); after.Generation <= before.Generation {
+		t.Errorf("counter %d after the restart, %d before", after.Generation, before.Generation)
+	}
+}
+
+// A transaction that marked and then failed to commit takes its all-scope
+// marks back, so they do not keep the scope uncacheable until they expire;
+// other writes' marks stay.
+func TestUnmarkAfterFailedCommit(t *testing.T) {
+	c := open(t, freshDB(t), cache.Options{})
+	all, key := condcache.AllScope, "/api/cdb_rest/pt"
+	mark(t, c, all, 20) // another write in flight
+	mark(t, c, all, 21) // this transaction's, which then fails
+	if err := c.Unmark(t.Context(), []condcache.Invalidation{{GlobalTag: all, Generation: 21}}); err != nil {
+		t.Fatal(err)
+	}
+	wantResp(t, getResp(t, c, all, key), condcache.CachePending, "")
+	publish(t, c, all, 20)
 	wantResp(t, getResp(t, c, all, key), condcache.CacheMiss, "")
 }

@@ -15,8 +15,8 @@ end
 `
 
 // getScript: KEYS epoch, gen, w, v; ARGV now, lex max, lex min, point hex.
-// Returns {0} unknown, {1, g} pending, {2, g} miss, {3, g, value, member}
-// hit.
+// Returns {0} unknown, {1, g} pending, {2, g} miss, {3, g, value, member,
+// m} hit, m being how many marks the GT has had (see stateScript).
 var getScript = redis.NewScript(pendingLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 local h = redis.call('HMGET', KEYS[2], 'g', 'p', 'pt')
@@ -26,32 +26,35 @@ local m = redis.call('ZREVRANGEBYLEX', KEYS[3], ARGV[2], ARGV[3], 'LIMIT', 0, 1)
 if #m == 0 or string.sub(m[1], -32) <= ARGV[4] then return {2, g} end
 local v = redis.call('HGET', KEYS[4], m[1])
 if not v then return {2, g} end
-return {3, g, v, m[1]}
+return {3, g, v, m[1], redis.call('HGET', KEYS[2], 'm') or '0'}
 `)
 
-// stateScript: KEYS epoch, gen; ARGV now. Whether a GT's generation can be
-// trusted, as getScript decides it, without reading any entry: {0}
-// unknown, {1, g} pending, {2, g} current.
+// stateScript: KEYS epoch, gen; ARGV now. Whether a reader's copy of an
+// answer of generation g, taken after the GT's m-th mark, is still what
+// Redis would serve: {0} unknown, {1, g} pending, {2, g, m} current. The
+// mark count matters when a write's mark expired without its publish: its
+// mark deleted the GT's entries, so copies from before it must go too,
+// although the generation is unchanged.
 var stateScript = redis.NewScript(pendingLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
-local h = redis.call('HMGET', KEYS[2], 'g', 'p', 'pt')
+local h = redis.call('HMGET', KEYS[2], 'g', 'p', 'pt', 'm')
 local g = h[1] or '0'
 if pending(h, ARGV[1]) then return {1, g} end
-return {2, g}
+return {2, g, h[4] or '0'}
 `)
 
 // fillScript: KEYS epoch, gen, w, v; ARGV generation, now, member, value,
 // ttl ms. Stores only while generation is the published one and no write is
-// pending. Returns 1 when stored.
+// pending. Returns 0 when refused, else 1 + the GT's mark count.
 var fillScript = redis.NewScript(pendingLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local h = redis.call('HMGET', KEYS[2], 'g', 'p', 'pt')
+local h = redis.call('HMGET', KEYS[2], 'g', 'p', 'pt', 'm')
 if h[1] ~= ARGV[1] or pending(h, ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
 redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
 if redis.call('PTTL', KEYS[3]) < 0 then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
 if redis.call('PTTL', KEYS[4]) < 0 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
-return 1
+return 1 + tonumber(h[4] or '0')
 `)
 
 // markScript: KEYS gen, w, v, r; ARGV generation, deadline ms. Raises the
@@ -61,6 +64,7 @@ local h = redis.call('HMGET', KEYS[1], 'p', 'pt')
 local p = math.max(tonumber(h[1] or '0'), tonumber(ARGV[1]))
 local pt = math.max(tonumber(h[2] or '0'), tonumber(ARGV[2]))
 redis.call('HSET', KEYS[1], 'p', string.format('%d', p), 'pt', string.format('%d', pt))
+redis.call('HINCRBY', KEYS[1], 'm', 1)
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 return 1
 `)
@@ -163,11 +167,18 @@ if redis.call('PTTL', KEYS[4]) < 0 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) 
 return 1
 `)
 
-// finishResyncScript: KEYS epoch, resync; ARGV token. Sets the epoch if the
-// resync is still the current one (Redis did not restart meanwhile).
+// finishResyncScript: KEYS epoch, resync, all counter; ARGV token, now ms.
+// Sets the epoch if the resync is still the current one (Redis did not
+// restart meanwhile). The all scope's counter lives only in Redis, so a
+// restart would begin it again at 0 and a fill prepared before the restart
+// could match a value counted after it: it restarts from the clock instead
+// (ms·1000, above anything counted since an earlier resync, and exact in
+// Lua's doubles).
 var finishResyncScript = redis.NewScript(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2])
+local c = tonumber(redis.call('GET', KEYS[3]) or '0')
+redis.call('SET', KEYS[3], string.format('%d', math.max(c + 1, tonumber(ARGV[2]) * 1000)))
 return 1
 `)

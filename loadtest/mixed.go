@@ -30,11 +30,10 @@ type Mixed struct {
 
 // NewMixed returns a Mixed workload reading like reads and writing through
 // writer (a writer's or reader's base URL client) at writeRate per second.
+// Reads must use the positional shape (Dict false): Check reads rows.
 func NewMixed(reads Reco, writer *Client, writeRate float64) *Mixed {
 	m := &Mixed{Reco: reads, writer: writer, writeRate: writeRate,
-		writeStride: max((reads.Runs.Last-reads.Runs.First)/1000, 1),
-		typ:         fmt.Sprintf("mixed_%d", time.Now().UnixNano())}
-	m.urlPrefix = []byte(`"` + m.typ + `","/cvmfs/mixed/` + m.typ + `/w`)
+		writeStride: max((reads.Runs.Last-reads.Runs.First)/1000, 1)}
 	m.acked.Store(-1)
 	return m
 }
@@ -47,7 +46,14 @@ func (m *Mixed) Name() string {
 func (m *Mixed) start(j int64) int64 { return m.Runs.First + j*m.writeStride }
 
 // Start creates the type and its list, then writes until ctx is done.
+//
+// Each Start writes a new type of its own, so a Mixed can be run again.
 func (m *Mixed) Start(ctx context.Context) (stop func() (map[string]float64, error), err error) {
+	m.typ = fmt.Sprintf("mixed_%d", time.Now().UnixNano())
+	m.urlPrefix = []byte(`"` + m.typ + `","/cvmfs/mixed/` + m.typ + `/w`)
+	m.acked.Store(-1)
+	m.writes.Store(0)
+	m.fails.Store(0)
 	if err := m.writer.CreatePayloadType(ctx, m.typ); err != nil {
 		return nil, err
 	}

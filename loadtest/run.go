@@ -83,11 +83,14 @@ func (r *Result) Failed() int64 {
 	return n
 }
 
-// newHist records latencies in microseconds from 1 µs to 1 min, 3
+// histMax is the longest latency a histogram holds; longer ones are
+// recorded as histMax (an open-loop run behind a stalled server can queue
+// for that long).
+const histMax = int64(10 * time.Minute / time.Microsecond)
+
+// newHist records latencies in microseconds from 1 µs to histMax, 3
 // significant digits.
-func newHist() *hdrhistogram.Histogram {
-	return hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
-}
+func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, histMax, 3) }
 
 func (r *Result) finish() {
 	ms := func(us int64) float64 { return float64(us) / 1000 }
@@ -197,17 +200,26 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	stopProgress := progress(o.Progress, &st, began)
 	sleep(ctx, o.Duration)
 	st.measuring.Store(false)
-	res.Seconds = time.Since(began).Seconds()
+	ended := time.Now()
+	res.Seconds = ended.Sub(began).Seconds()
 	stopProgress()
+	// Requests sent inside the window finish and count (the slowest are
+	// the ones that matter); requests due inside it but never sent count
+	// as overruns.
+	cancel()
+	wg.Wait()
+	if due != nil {
+		for len(due) > 0 {
+			if t := <-due; t.Before(ended) && !t.Before(began) {
+				overrun.Add(1)
+			}
+		}
+	}
 	if stopWorkload != nil {
+		var err error
 		if res.Extra, err = stopWorkload(); err != nil {
 			return nil, err
 		}
-	}
-	cancel()
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return nil, err
 	}
 
 	for _, w := range workers {
@@ -232,8 +244,8 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 }
 
 // schedule sends a due time every 1/rate seconds. A request that cannot be
-// handed to a worker within a second of being due counts as an overrun
-// (the generator, not the server, ran out of connections) and is skipped.
+// handed to a worker within a second of the scheduler reaching it counts
+// as an overrun (every connection was busy) and is skipped.
 func schedule(ctx context.Context, rate float64, due chan<- time.Time, st *runState, overrun *atomic.Int64) {
 	interval := time.Duration(float64(time.Second) / rate)
 	next := time.Now()
@@ -290,12 +302,13 @@ func (w *worker) loop(ctx context.Context, due <-chan time.Time) {
 				return
 			}
 		}
+		counted := w.st.measuring.Load() // by when it was sent, not when it finished
 		uri = w.src.Next(uri[:0])
 		req.SetRequestURIBytes(uri)
 		req.Header.SetHost(w.client.Addr)
 		err := w.client.Do(req, resp)
 		elapsed := time.Since(start)
-		if !w.st.measuring.Load() {
+		if !counted {
 			continue
 		}
 		w.requests++
@@ -312,13 +325,15 @@ func (w *worker) loop(ctx context.Context, due <-chan time.Time) {
 		if c, ok := w.src.(Checker); ok && kind == "" && !c.Check(resp.Body()) {
 			kind = "stale"
 		}
+		// Failed requests are in the percentiles too: a server that times
+		// out must not look fast.
+		_ = w.hist.RecordValue(min(max(elapsed.Microseconds(), 1), histMax))
 		if kind != "" {
 			w.errors[kind]++
 			w.st.failures.Add(1)
 			continue
 		}
 		w.bytes += int64(len(resp.Body()))
-		_ = w.hist.RecordValue(max(elapsed.Microseconds(), 1))
 	}
 }
 

@@ -32,6 +32,17 @@ const pendingSQL = `SELECT global_tag, max(generation) FROM (
 GROUP BY global_tag, CASE WHEN global_tag = '' THEN generation END
 ORDER BY global_tag, 2`
 
+// ownPendingSQL is pendingSQL as a writing transaction sees it before
+// commit: its own rows first (so a backlog cannot push them out of the
+// batch), and of the all scope's rows only its own (the others belong to
+// transactions that marked and publish them themselves, or to the relay).
+const ownPendingSQL = `SELECT global_tag, max(generation) FROM (
+	SELECT global_tag, generation FROM condcache_outbox
+	WHERE global_tag <> '' OR xmin = pg_current_xact_id()::xid
+	ORDER BY (xmin = pg_current_xact_id()::xid) DESC, id LIMIT $1) o
+GROUP BY global_tag, CASE WHEN global_tag = '' THEN generation END
+ORDER BY global_tag, 2`
+
 func scanInvalidations(rows pgx.Rows) ([]condcache.Invalidation, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (condcache.Invalidation, error) {
 		var inv condcache.Invalidation
@@ -125,7 +136,7 @@ func errCacheUnavailable(err error) error {
 // committed ones not delivered yet: marking those too is harmless), and
 // returns them for publishing after.
 func (s *Store) markBeforeCommit(ctx context.Context, tx pgx.Tx) ([]condcache.Invalidation, error) {
-	rows, err := tx.Query(ctx, pendingSQL, maxOutboxBatch)
+	rows, err := tx.Query(ctx, ownPendingSQL, maxOutboxBatch)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +148,19 @@ func (s *Store) markBeforeCommit(ctx context.Context, tx pgx.Tx) ([]condcache.In
 		return nil, errCacheUnavailable(err)
 	}
 	return invs, nil
+}
+
+// unmarkAfterRollback takes back what markBeforeCommit marked for a
+// transaction that did not commit, where that is safe (see
+// condcache.Invalidator.Unmark), so that its marks do not keep answers
+// uncacheable until they expire.
+func (s *Store) unmarkAfterRollback(ctx context.Context, invs []condcache.Invalidation) {
+	if len(invs) == 0 {
+		return
+	}
+	if err := s.inv.Unmark(ctx, invs); err != nil {
+		s.undelivered(fmt.Errorf("unmark after a failed commit: %w", err))
+	}
 }
 
 // publishAfterCommit publishes a committed transaction's invalidations and

@@ -71,6 +71,7 @@ func (s *Store) inTxOpts(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx
 	var err error
 	var invs []condcache.Invalidation
 	for attempt := 1; ; attempt++ {
+		invs = nil
 		err = pgx.BeginTxFunc(ctx, s.db, opts, func(tx pgx.Tx) error {
 			if err := fn(tx); err != nil || s.inv == nil {
 				return err
@@ -79,6 +80,9 @@ func (s *Store) inTxOpts(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx
 			invs, err = s.markBeforeCommit(ctx, tx)
 			return err
 		})
+		if err != nil && s.inv != nil {
+			s.unmarkAfterRollback(ctx, invs) // marked, then the commit failed
+		}
 		if err == nil || attempt == maxTxAttempts || !retryable(err) || ctx.Err() != nil {
 			break
 		}

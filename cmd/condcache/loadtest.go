@@ -122,6 +122,9 @@ func runLoad(ctx context.Context, args []string) error {
 	default:
 		return fmt.Errorf("unknown workload %q (reco, reco-zipf, farm, browse, mixed)", *workload)
 	}
+	if *workload == "mixed" && (*compare != "" || *rates != "") {
+		return errors.New("-workload mixed writes to -target and checks reads against those writes: it runs alone, not with -compare or -rates")
+	}
 	o := loadtest.RunOptions{Target: *target, Workload: w, Connections: *conns, Rate: *rate,
 		Duration: *duration, Warmup: *warmup, Progress: os.Stderr}
 	rep := loadtest.NewReport("condcache loadtest run " + strings.Join(args, " "))
