@@ -9,7 +9,9 @@
 //
 //	cc:gen:{N}  hash: g = the newest generation published for N; p, pt = the
 //	            highest generation marked by a write not yet published, and
-//	            until when (unix ms) that mark holds
+//	            until when (unix ms) that mark holds; m = how many marks N
+//	            has had (a reader's local copy is valid only at the g and m
+//	            it was taken at; see local.go)
 //	cc:w:{N}    sorted set (all scores 0, ordered by member): one member per
 //	            cached answer, shape byte + window start + window end, each a
 //	            32-hex-digit condcache.CombKey
