@@ -123,6 +123,9 @@ func Load(ctx context.Context, pool *pgxpool.Pool, p Preset, prefix string) (Dat
 	}
 	if p.Clones > 0 {
 		d.CloneSeconds = time.Since(began).Seconds() / float64(p.Clones)
+		if _, err := pool.Exec(ctx, `ANALYZE "PayloadIOV", "PayloadList", "GlobalTag"`); err != nil {
+			return d, err
+		}
 	}
 	return d, nil
 }
