@@ -101,6 +101,13 @@ func (rt *router) doAt(ctx context.Context, minLSN int64, fn func(context.Contex
 	var last error
 	for {
 		b := rt.pick(tried, minLSN)
+		if b == rt.primary && minLSN > 0 {
+			// No replica's last check shows minLSN replayed; one that has
+			// replayed it since spares the primary.
+			if r := rt.caughtUpReplica(ctx, tried, minLSN); r != nil {
+				b = r
+			}
+		}
 		if b == nil {
 			return errUnavailable(last)
 		}
@@ -180,6 +187,26 @@ func (rt *router) pick(tried []*backend, minLSN int64) *backend {
 		return nil
 	}
 	return rt.primary
+}
+
+// caughtUpReplica asks the usable replicas not yet tried for their replay
+// position now, and returns one that has replayed minLSN, or nil. Streaming
+// replicas trail by milliseconds, so between two background checks one
+// usually has, although its last check says otherwise.
+func (rt *router) caughtUpReplica(ctx context.Context, tried []*backend, minLSN int64) *backend {
+	now := time.Now().UnixNano()
+	for _, b := range rt.replicas {
+		if !b.usable(now, rt.opts.MaxLag) || slices.Contains(tried, b) {
+			continue
+		}
+		if !b.holds(minLSN) {
+			b.refreshReplayed(ctx, rt.catchUpWait())
+		}
+		if b.holds(minLSN) {
+			return b
+		}
+	}
+	return nil
 }
 
 // statuses reports every backend, the primary first.
