@@ -15,8 +15,10 @@ import (
 // The local copy. A lookup answer stored for generation g is the right
 // answer for its window for as long as g is the GT's current generation,
 // so a reader may keep a copy of it in memory and, instead of fetching the
-// body from Redis, only ask Redis whether g is still current with no write
-// pending: the same facts the full get checks, in a reply of a few bytes.
+// body from Redis, only ask Redis whether g is still current, with no write
+// pending and no mark since the copy was taken (a mark deletes the GT's
+// entries even when its publish never comes): what the full get relies on,
+// in a reply of a few bytes.
 // Concurrent lookups of one GT share that check, as long as it began after
 // they arrived, so every lookup still sees every write acknowledged before
 // it started (DESIGN.md freshness point 1).
