@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := bin/condcache
 
-.PHONY: run test lint bench deps build clean
+.PHONY: run test lint bench fuzz deps build clean
 
 ## run: start the local stack (PostgreSQL primary + replica, writer, reader, demo data); Ctrl-C stops it
 run: deps build
@@ -27,6 +27,13 @@ bench: deps build
 	@mkdir -p reports
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./... | tee reports/gobench-$$(date +%Y%m%d-%H%M%S).txt
 	./$(BIN) loadtest bench
+
+## fuzz: each fuzz target for FUZZTIME (default 10s; CI runs this), longer by hand: make fuzz FUZZTIME=5m
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseInt$$' -fuzztime $(FUZZTIME) ./internal/api/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseJSONInt$$' -fuzztime $(FUZZTIME) ./internal/api/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLookup$$' -fuzztime $(FUZZTIME) ./reader/
 
 ## deps: install the PostgreSQL server binaries and redis-server where missing (apt-get as root), or say what to install
 deps:
