@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/condcache/condcache"
 )
 
 var decimal = regexp.MustCompile(`^[+-]?[0-9]+$`)
@@ -81,5 +83,30 @@ func FuzzParseJSONInt(f *testing.F) {
 				t.Fatalf("ParseJSONInt(%q) = %d, %v; want %s", lit, v, err, r.Num())
 			}
 		}
+	})
+}
+
+// FuzzParseObject: a body that CheckJSON accepts is either an object or
+// refused with a client error; one that it refuses never reaches parsing.
+func FuzzParseObject(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"a":2}`, `[]`, `null`, `"x"`, `{"name":"\u0000"}`, `{"n":1e999}`, `{`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if CheckJSON(raw) != nil {
+			return
+		}
+		o, err := ParseObject(raw)
+		if err != nil {
+			var e *condcache.Error
+			if !errors.As(err, &e) || e.Code != condcache.EInvalid {
+				t.Fatalf("ParseObject(%q): %v, want an invalid-input error", raw, err)
+			}
+			return
+		}
+		if o == nil {
+			t.Fatalf("ParseObject(%q): nil object and no error", raw)
+		}
+		_ = o.Err()
 	})
 }
