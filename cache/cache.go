@@ -15,6 +15,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/coalesce"
 )
 
 // Defaults of Options.
@@ -56,7 +57,7 @@ type Cache struct {
 	rdb     *redis.Client
 	breaker *gobreaker.CircuitBreaker[any]
 	local   *local
-	states  stateChecks
+	states  coalesce.Group[string, gtState] // shared checks of a GT's state (local.go)
 	o       Options
 	log     *slog.Logger
 	m       metrics
@@ -107,7 +108,7 @@ func New(o Options) (*Cache, error) {
 		o.LocalBytes = DefaultLocalBytes
 	}
 	c := &Cache{rdb: redis.NewClient(ropts), o: o, log: o.Logger, m: newMetrics(o.Registerer),
-		local: newLocal(o.LocalBytes, o.TTL), states: stateChecks{flights: map[string]*stateFlight{}}}
+		local: newLocal(o.LocalBytes, o.TTL)}
 	c.breaker = gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
 		Name:        "redis",
 		MaxRequests: 1,

@@ -206,70 +206,18 @@ type gtState struct {
 	err   error
 }
 
-// stateFlight coalesces the state checks of one GT: callers join a check
-// that begins after they arrive (never one already running, which may
-// predate a write they must see).
-type stateFlight struct {
-	running, next *stateCall
-}
-
-type stateCall struct {
-	done chan struct{}
-	res  gtState
-}
-
-type stateChecks struct {
-	mu      sync.Mutex
-	flights map[string]*stateFlight
-}
-
-// check returns the GT's state as of a moment after the call began.
+// checkState returns the GT's state as of a moment after the call began;
+// concurrent lookups of a GT share one check (coalesce.Group).
 func (c *Cache) checkState(ctx context.Context, gt string) gtState {
-	s := &c.states
-	s.mu.Lock()
-	f := s.flights[gt]
-	if f == nil {
-		f = &stateFlight{}
-		s.flights[gt] = f
-	}
-	var call *stateCall
-	if f.running == nil {
-		call = &stateCall{done: make(chan struct{})}
-		f.running = call
-		go c.runStateChecks(gt, f, call)
-	} else {
-		if f.next == nil {
-			f.next = &stateCall{done: make(chan struct{})}
-		}
-		call = f.next
-	}
-	s.mu.Unlock()
-	select {
-	case <-call.done:
-		return call.res
-	case <-ctx.Done():
-		return gtState{err: ctx.Err()}
-	}
-}
-
-// runStateChecks performs call, then every check queued behind it, and
-// retires the flight when none is left. It uses no caller's context: one
-// caller giving up must not fail the others.
-func (c *Cache) runStateChecks(gt string, f *stateFlight, call *stateCall) {
-	s := &c.states
-	for call != nil {
+	st, err := c.states.Do(ctx, gt, func() gtState {
 		ctx, cancel := context.WithTimeout(context.Background(), c.o.Timeout)
-		call.res = c.fetchState(ctx, gt)
-		cancel()
-		close(call.done)
-		s.mu.Lock()
-		call, f.next = f.next, nil
-		f.running = call
-		if call == nil {
-			delete(s.flights, gt)
-		}
-		s.mu.Unlock()
+		defer cancel()
+		return c.fetchState(ctx, gt)
+	})
+	if err != nil {
+		return gtState{err: err}
 	}
+	return st
 }
 
 var errStateReply = errors.New("cache: bad state reply")

@@ -71,10 +71,6 @@ type backend struct {
 	// checking: a check of this backend is running.
 	checking atomic.Bool
 
-	// refreshing is the replay-position fetch in flight (refreshReplayed).
-	refreshMu  sync.Mutex
-	refreshing chan struct{}
-
 	mu      sync.Mutex
 	lastErr string
 }
@@ -109,37 +105,22 @@ func (b *backend) holds(lsn int64) bool {
 	return b.primary || lsn <= 0 || b.replayed.Load() >= lsn
 }
 
-// refreshReplayed fetches the replica's replay position now, waiting at
-// most timeout, and raises replayed to it. Concurrent callers share one
-// fetch: any fetch will do, since they only use a position that reached
-// theirs, and replay only moves forward.
-func (b *backend) refreshReplayed(ctx context.Context, timeout time.Duration) {
-	b.refreshMu.Lock()
-	done := b.refreshing
-	if done == nil {
-		done = make(chan struct{})
-		b.refreshing = done
-		go func() {
-			fctx, cancel := context.WithTimeout(context.Background(), timeout)
-			defer cancel()
-			var lsn int64
-			err := b.pool.QueryRow(fctx, `SELECT coalesce((pg_last_wal_replay_lsn() - '0/0')::int8, -1)`).Scan(&lsn)
-			for err == nil {
-				old := b.replayed.Load()
-				if lsn <= old || b.replayed.CompareAndSwap(old, lsn) {
-					break
-				}
-			}
-			b.refreshMu.Lock()
-			b.refreshing = nil
-			b.refreshMu.Unlock()
-			close(done)
-		}()
+// fetchReplayed asks the replica for its replay position now, waiting at
+// most timeout, and raises replayed to it (replay only moves forward; a
+// check that started earlier may still store an older value, which only
+// makes the router more careful).
+func (b *backend) fetchReplayed(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var lsn int64
+	if err := b.pool.QueryRow(ctx, `SELECT coalesce((pg_last_wal_replay_lsn() - '0/0')::int8, -1)`).Scan(&lsn); err != nil {
+		return
 	}
-	b.refreshMu.Unlock()
-	select {
-	case <-done:
-	case <-ctx.Done():
+	for {
+		old := b.replayed.Load()
+		if lsn <= old || b.replayed.CompareAndSwap(old, lsn) {
+			return
+		}
 	}
 }
 

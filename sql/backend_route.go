@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/condcache/condcache/internal/coalesce"
 )
 
 // router sends each read to a backend chosen by health, lag and load, and
@@ -23,6 +25,8 @@ type router struct {
 	replicas []*backend
 	next     atomic.Uint32 // turns among equally loaded replicas
 	lsn      lsnHistory
+	// replays shares on-demand fetches of a replica's replay position.
+	replays coalesce.Group[*backend, struct{}]
 
 	checks sync.WaitGroup // running replica checks
 
@@ -99,15 +103,11 @@ func (rt *router) doAt(ctx context.Context, minLSN int64, fn func(context.Contex
 	var buf [triedOnStack]*backend
 	tried := buf[:0]
 	var last error
+	if minLSN > 0 {
+		rt.refreshBehind(ctx, minLSN)
+	}
 	for {
 		b := rt.pick(tried, minLSN)
-		if b == rt.primary && minLSN > 0 {
-			// No replica's last check shows minLSN replayed; one that has
-			// replayed it since spares the primary.
-			if r := rt.caughtUpReplica(ctx, tried, minLSN); r != nil {
-				b = r
-			}
-		}
 		if b == nil {
 			return errUnavailable(last)
 		}
@@ -189,24 +189,32 @@ func (rt *router) pick(tried []*backend, minLSN int64) *backend {
 	return rt.primary
 }
 
-// caughtUpReplica asks the usable replicas not yet tried for their replay
-// position now, and returns one that has replayed minLSN, or nil. Streaming
-// replicas trail by milliseconds, so between two background checks one
-// usually has, although its last check says otherwise.
-func (rt *router) caughtUpReplica(ctx context.Context, tried []*backend, minLSN int64) *backend {
+// refreshBehind makes sure pick knows whether a replica holds minLSN: when
+// no usable replica's last check shows it replayed, it asks them for their
+// replay position now. Streaming replicas trail by milliseconds, so between
+// two background checks one usually has replayed it, and spares the
+// primary.
+func (rt *router) refreshBehind(ctx context.Context, minLSN int64) {
 	now := time.Now().UnixNano()
+	var behind []*backend
 	for _, b := range rt.replicas {
-		if !b.usable(now, rt.opts.MaxLag) || slices.Contains(tried, b) {
+		if !b.usable(now, rt.opts.MaxLag) {
 			continue
 		}
-		if !b.holds(minLSN) {
-			b.refreshReplayed(ctx, rt.catchUpWait())
-		}
 		if b.holds(minLSN) {
-			return b
+			return
+		}
+		behind = append(behind, b)
+	}
+	for _, b := range behind {
+		_, _ = rt.replays.Do(ctx, b, func() struct{} {
+			b.fetchReplayed(rt.catchUpWait())
+			return struct{}{}
+		})
+		if b.holds(minLSN) {
+			return
 		}
 	}
-	return nil
 }
 
 // statuses reports every backend, the primary first.

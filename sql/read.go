@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/coalesce"
 )
 
 // Defaults of ReaderOptions.
@@ -40,8 +41,9 @@ type ReaderOptions struct {
 // and then to the primary when a backend cannot be reached. Every read is
 // one statement or one read-only snapshot, so retrying it elsewhere is safe.
 type Reader struct {
-	rt   *router
-	sync syncPoint
+	rt *router
+	// latest shares fetches of the primary's WAL position (latestLSN).
+	latest coalesce.Group[struct{}, lsnResult]
 }
 
 var _ condcache.ReadService = (*Reader)(nil)
