@@ -201,49 +201,34 @@ func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, di
 		c.m.results.WithLabelValues("error").Inc()
 		return out, err
 	}
-	if len(res) == 0 {
-		return out, errors.New("cache: empty script reply")
+	r, err := parseReply(res)
+	if err != nil {
+		return out, err
 	}
-	state, _ := res[0].(int64)
-	if len(res) > 1 {
-		s, _ := res[1].(string)
-		if out.Generation, err = strconv.ParseInt(s, 10, 64); err != nil {
-			return out, fmt.Errorf("cache: bad generation %q", s)
-		}
-	}
-	switch state {
-	case 0:
-		out.State = condcache.CacheUnknown
-		c.m.results.WithLabelValues("unknown").Inc()
-	case 1:
-		out.State = condcache.CachePending
-		c.m.results.WithLabelValues("pending").Inc()
-	case 2:
-		out.State = condcache.CacheMiss
-		c.m.results.WithLabelValues("miss").Inc()
-	case 3:
-		s, _ := res[2].(string)
-		if err := decodeEntry([]byte(s), &out); err != nil {
+	out.State, out.Generation = r.state, r.gen
+	if r.state == condcache.CacheHit {
+		if err := decodeEntry([]byte(r.str(0)), &out); err != nil {
 			return condcache.CachedLookup{}, err
 		}
-		out.State = condcache.CacheHit
-		c.m.results.WithLabelValues("hit").Inc()
-		if len(res) > 4 {
-			member, _ := res[3].(string)
-			marks, _ := res[4].(string)
-			m, err0 := strconv.ParseInt(marks, 10, 64)
-			if len(member) == 65 && err0 == nil {
-				from, err1 := condcache.ParseCombKeyHex(member[1:33])
-				until, err2 := condcache.ParseCombKeyHex(member[33:])
-				if err1 == nil && err2 == nil {
-					c.local.put(gt, dict, from, until, out, m)
-				}
-			}
-		}
-	default:
-		return out, fmt.Errorf("cache: unexpected state %d", state)
+		c.copyHit(gt, dict, out, r.str(1), r.str(2))
 	}
+	c.m.results.WithLabelValues(stateLabels[out.State]).Inc()
 	return out, nil
+}
+
+// copyHit keeps a local copy of a hit read from Redis, under the window
+// its member names (shape byte + two 32-hex-digit keys), taken after the
+// GT's marks-th mark.
+func (c *Cache) copyHit(gt string, dict bool, hit condcache.CachedLookup, member, marks string) {
+	m, err := strconv.ParseInt(marks, 10, 64)
+	if err != nil || len(member) != 65 {
+		return
+	}
+	from, err1 := condcache.ParseCombKeyHex(member[1:33])
+	until, err2 := condcache.ParseCombKeyHex(member[33:])
+	if err1 == nil && err2 == nil {
+		c.local.put(gt, dict, from, until, hit, m)
+	}
 }
 
 // FillLookup implements condcache.LookupCache.

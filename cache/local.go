@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -233,31 +232,15 @@ func (c *Cache) fetchState(ctx context.Context, gt string) gtState {
 	if err != nil {
 		return gtState{err: err}
 	}
-	if len(res) == 0 {
-		return gtState{err: errStateReply}
+	r, err := parseReply(res)
+	if err != nil || r.state == condcache.CacheHit {
+		return gtState{err: errors.Join(errStateReply, err)}
 	}
-	st := gtState{state: condcache.CacheUnknown}
-	if len(res) > 1 {
-		s, _ := res[1].(string)
-		if st.gen, err = strconv.ParseInt(s, 10, 64); err != nil {
-			return gtState{err: fmt.Errorf("cache: bad generation %q", s)}
-		}
-	}
-	switch n, _ := res[0].(int64); n {
-	case 0:
-	case 1:
-		st.state = condcache.CachePending
-	case 2:
-		st.state = condcache.CacheMiss
-		if len(res) < 3 {
+	st := gtState{state: r.state, gen: r.gen}
+	if r.state == condcache.CacheMiss {
+		if st.marks, err = strconv.ParseInt(r.str(0), 10, 64); err != nil {
 			return gtState{err: errStateReply}
 		}
-		m, _ := res[2].(string)
-		if st.marks, err = strconv.ParseInt(m, 10, 64); err != nil {
-			return gtState{err: errStateReply}
-		}
-	default:
-		return gtState{err: errStateReply}
 	}
 	return st
 }

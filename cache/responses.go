@@ -2,8 +2,6 @@ package cache
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strconv"
 
 	"github.com/condcache/condcache"
@@ -30,35 +28,17 @@ func (c *Cache) GetResponse(ctx context.Context, scope string, key []byte) (cond
 		c.m.responses.WithLabelValues("error").Inc()
 		return out, err
 	}
-	if len(res) == 0 {
-		return out, errors.New("cache: empty script reply")
+	r, err := parseReply(res)
+	if err != nil {
+		return out, err
 	}
-	state, _ := res[0].(int64)
-	if len(res) > 1 {
-		s, _ := res[1].(string)
-		if out.Generation, err = strconv.ParseInt(s, 10, 64); err != nil {
-			return out, fmt.Errorf("cache: bad generation %q", s)
-		}
-	}
-	switch state {
-	case 0:
-		out.State = condcache.CacheUnknown
-	case 1:
-		out.State = condcache.CachePending
-	case 2:
-		out.State = condcache.CacheMiss
-	case 3:
-		s, _ := res[2].(string)
-		out.State, out.Body = condcache.CacheHit, []byte(s)
-	default:
-		return out, fmt.Errorf("cache: unexpected state %d", state)
+	out.State, out.Generation = r.state, r.gen
+	if r.state == condcache.CacheHit {
+		out.Body = []byte(r.str(0))
 	}
 	c.m.responses.WithLabelValues(stateLabels[out.State]).Inc()
 	return out, nil
 }
-
-var stateLabels = map[condcache.CacheState]string{condcache.CacheUnknown: "unknown",
-	condcache.CachePending: "pending", condcache.CacheMiss: "miss", condcache.CacheHit: "hit"}
 
 // FillResponse implements condcache.ResponseCache.
 func (c *Cache) FillResponse(ctx context.Context, scope string, key []byte, generation int64, body []byte) (bool, error) {
