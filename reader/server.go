@@ -102,27 +102,21 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	setDefault(&c.ReadTimeout, DefaultReadTimeout)
-	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
-	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
-	setDefault(&c.MaxRequestBodySize, DefaultMaxRequestBodySize)
-	setDefault(&c.ReadBufferSize, DefaultReadBufferSize)
-	setDefault(&c.RequestTimeout, DefaultRequestTimeout)
-	setDefault(&c.WriterTimeout, DefaultWriterTimeout)
-	setDefault(&c.ReadyTimeout, DefaultReadyTimeout)
-	setDefault(&c.TimeoutEndpointWait, DefaultTimeoutEndpointWait)
-	setDefault(&c.MaxTimeoutWaiters, DefaultMaxTimeoutWaiters)
+	api.SetDefault(&c.ReadTimeout, DefaultReadTimeout)
+	api.SetDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	api.SetDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	api.SetDefault(&c.MaxRequestBodySize, DefaultMaxRequestBodySize)
+	api.SetDefault(&c.ReadBufferSize, DefaultReadBufferSize)
+	api.SetDefault(&c.RequestTimeout, DefaultRequestTimeout)
+	api.SetDefault(&c.WriterTimeout, DefaultWriterTimeout)
+	api.SetDefault(&c.ReadyTimeout, DefaultReadyTimeout)
+	api.SetDefault(&c.TimeoutEndpointWait, DefaultTimeoutEndpointWait)
+	api.SetDefault(&c.MaxTimeoutWaiters, DefaultMaxTimeoutWaiters)
 	if c.IOVMode == "" {
 		c.IOVMode = condcache.ModeContinuous
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
-	}
-}
-
-func setDefault[T time.Duration | int](v *T, def T) {
-	if *v <= 0 {
-		*v = def
 	}
 }
 
@@ -167,21 +161,8 @@ func New(svc condcache.ReadService, cfg Config) *Server {
 	}
 	s.proxy = proxy
 	s.router = s.newRouter()
-	s.http = &fasthttp.Server{
-		Handler:                      s.Handler(),
-		ErrorHandler:                 api.RequestErrorHandler,
-		Name:                         "condcache",
-		ReadTimeout:                  cfg.ReadTimeout,
-		WriteTimeout:                 cfg.WriteTimeout,
-		IdleTimeout:                  cfg.IdleTimeout,
-		MaxRequestBodySize:           cfg.MaxRequestBodySize,
-		ReadBufferSize:               cfg.ReadBufferSize,
-		CloseOnShutdown:              true,
-		TCPKeepalive:                 true,
-		DisablePreParseMultipartForm: true, // bodies are proxied verbatim, never parsed here
-		SecureErrorLogMessage:        true, // fasthttp's own error logs must not quote requests (tokens)
-		Logger:                       fasthttpLogger{s.log},
-	}
+	s.http = api.NewServer(s.Handler(), s.log, api.ServerLimits{ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+		IdleTimeout: cfg.IdleTimeout, MaxRequestBodySize: cfg.MaxRequestBodySize, ReadBufferSize: cfg.ReadBufferSize})
 	return s
 }
 
@@ -191,7 +172,7 @@ func New(svc condcache.ReadService, cfg Config) *Server {
 // recover them).
 func (s *Server) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		defer s.recoverPanic(ctx)
+		defer api.RecoverPanic(ctx, s.log)
 		if api.IsWrite(ctx.Method()) && hasAPIPrefix(ctx.Request.URI().PathOriginal()) {
 			s.proxyWrite(ctx)
 			return
@@ -233,12 +214,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // serviceContext returns the context of one ReadService call.
 func (s *Server) serviceContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(s.base, s.cfg.RequestTimeout)
-}
-
-// fasthttpLogger routes fasthttp's own messages (accept errors, failures to
-// write responses) to slog.
-type fasthttpLogger struct{ log *slog.Logger }
-
-func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Warn(api.RedactCredentials(fmt.Sprintf(format, args...)), "source", "fasthttp")
 }

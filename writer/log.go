@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache/internal/api"
 )
 
 // logRequest writes the access log line of a request: method, route name,
@@ -28,7 +30,7 @@ func (s *Server) logRequest(ctx *fasthttp.RequestCtx, start time.Time) {
 		slog.Int("status", ctx.Response.StatusCode()),
 		slog.Duration("duration", time.Since(start)),
 	}
-	if code, ok := ctx.UserValue(codeKey{}).(string); ok {
+	if code, ok := ctx.UserValue(api.AnsweredCode{}).(string); ok {
 		attrs = append(attrs, slog.String("code", code))
 	}
 	s.log.LogAttrs(context.Background(), level, "request", attrs...)

@@ -67,7 +67,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		start := time.Now()
 		defer s.logRequest(ctx, start)
-		defer s.recoverPanic(ctx)
+		defer api.RecoverPanic(ctx, s.log)
 		if s.authenticate(ctx) {
 			s.router.Handler(ctx)
 		}

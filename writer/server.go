@@ -84,24 +84,18 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	setDefault(&c.ReadTimeout, DefaultReadTimeout)
-	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
-	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
-	setDefault(&c.MaxRequestBodySize, DefaultMaxRequestBodySize)
-	setDefault(&c.ReadBufferSize, DefaultReadBufferSize)
-	setDefault(&c.RequestTimeout, DefaultRequestTimeout)
-	setDefault(&c.ReadyTimeout, DefaultReadyTimeout)
+	api.SetDefault(&c.ReadTimeout, DefaultReadTimeout)
+	api.SetDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	api.SetDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	api.SetDefault(&c.MaxRequestBodySize, DefaultMaxRequestBodySize)
+	api.SetDefault(&c.ReadBufferSize, DefaultReadBufferSize)
+	api.SetDefault(&c.RequestTimeout, DefaultRequestTimeout)
+	api.SetDefault(&c.ReadyTimeout, DefaultReadyTimeout)
 	if c.IOVMode == "" {
 		c.IOVMode = condcache.ModeContinuous
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
-	}
-}
-
-func setDefault[T time.Duration | int](v *T, def T) {
-	if *v <= 0 {
-		*v = def
 	}
 }
 
@@ -146,22 +140,8 @@ func New(svc condcache.WriteService, cfg Config) (*Server, error) {
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	s.router = s.newRouter()
-	s.http = &fasthttp.Server{
-		Handler:               s.Handler(),
-		ErrorHandler:          api.RequestErrorHandler,
-		Name:                  "condcache",
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		MaxRequestBodySize:    cfg.MaxRequestBodySize,
-		ReadBufferSize:        cfg.ReadBufferSize,
-		CloseOnShutdown:       true,
-		TCPKeepalive:          true,
-		SecureErrorLogMessage: true, // fasthttp's own logs must not quote requests (tokens)
-		// Bodies are JSON; never spend memory parsing multipart forms.
-		DisablePreParseMultipartForm: true,
-		Logger:                       fasthttpLogger{log},
-	}
+	s.http = api.NewServer(s.Handler(), log, api.ServerLimits{ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+		IdleTimeout: cfg.IdleTimeout, MaxRequestBodySize: cfg.MaxRequestBodySize, ReadBufferSize: cfg.ReadBufferSize})
 	return s, nil
 }
 
@@ -191,12 +171,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.cancelBase()
 	}
 	return err
-}
-
-// fasthttpLogger routes fasthttp's own messages (accept errors, failures to
-// write responses) to slog.
-type fasthttpLogger struct{ log *slog.Logger }
-
-func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Warn(api.RedactCredentials(fmt.Sprintf(format, args...)), "source", "fasthttp")
 }

@@ -1,0 +1,73 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/wire"
+)
+
+// ErrInternal is what clients see of any failure that is not an application
+// error: the real cause is logged, never sent (it may name hosts or SQL).
+var ErrInternal = condcache.Errorf(condcache.EInternal, "Internal error.")
+
+// ErrServiceTimeout answers a service call that ran out of time or was
+// cancelled by a hard shutdown (a write's transaction is then rolled back).
+// 503, not 504: 504 makes the C++ client retry, and is reserved for
+// deliberate load shedding (DESIGN.md "Compatibility decisions" 3).
+var ErrServiceTimeout = condcache.Errorf(condcache.EUnavailable, "The database did not answer in time.")
+
+// AnsweredCode is the request's user-value key under which AnswerError and
+// RecoverPanic leave the error code they answered, for access logs.
+type AnsweredCode struct{}
+
+// AnswerError answers err of a request to route: application errors with
+// the status of their code (not logged as errors: they are the client's),
+// an unavailable backend and timeouts with 503 and Retry-After, anything
+// else with a 500 whose cause is logged as failed (e.g. "read failed").
+// Only the route and path are logged, never headers (Authorization), and
+// credentials are cut from causes.
+func AnswerError(ctx *fasthttp.RequestCtx, log *slog.Logger, route, failed string, err error) {
+	var se *StatusError
+	switch {
+	case errors.As(err, &se):
+		ctx.SetUserValue(AnsweredCode{}, string(se.Err.Code))
+		WriteJSON(ctx, se.Status, wire.ErrorBody(se.Err))
+		return
+	case IsAppError(err):
+		if condcache.ErrorCodeOf(err) == condcache.EUnavailable {
+			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
+			log.Warn("backend unavailable", "route", route, "path", string(ctx.Path()), "err", redact(err))
+		}
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		log.Warn("service call timed out", "route", route, "path", string(ctx.Path()), "err", redact(err))
+		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
+		err = ErrServiceTimeout
+	default:
+		log.Error(failed, "route", route, "path", string(ctx.Path()), "err", redact(err))
+		err = ErrInternal
+	}
+	ctx.SetUserValue(AnsweredCode{}, string(condcache.ErrorCodeOf(err)))
+	WriteError(ctx, err)
+}
+
+// RecoverPanic, deferred by a handler, turns its panic into a logged 500
+// JSON answer, so one bad request cannot take a server down.
+func RecoverPanic(ctx *fasthttp.RequestCtx, log *slog.Logger) {
+	if p := recover(); p != nil {
+		log.Error("handler panic", "path", string(ctx.Path()), "panic", RedactCredentials(fmt.Sprint(p)), "stack", string(debug.Stack()))
+		ctx.Response.Reset()
+		ctx.SetUserValue(AnsweredCode{}, string(condcache.EInternal))
+		WriteError(ctx, ErrInternal)
+	}
+}
+
+// redact renders err for logs without credentials (errors from the
+// database layer may quote a DSN).
+func redact(err error) string { return RedactCredentials(err.Error()) }
