@@ -251,12 +251,11 @@ func (c *Cache) FillLookup(ctx context.Context, gt string, dict bool, res *condc
 		c.m.fills.WithLabelValues("error").Inc()
 	case stored > 0:
 		c.m.fills.WithLabelValues("stored").Inc()
-		// The copy shares the encoded value's bytes, which nothing else holds.
-		var copied condcache.CachedLookup
-		if decodeEntry(value, &copied) == nil {
-			copied.State, copied.Generation = condcache.CacheHit, res.Generation
-			c.local.put(gt, dict, res.Window.From, res.Window.Until, copied, stored-1)
-		}
+		// The copy's body is the tail of the encoded value, which nothing
+		// else holds (body itself is the caller's pooled buffer).
+		copied := condcache.CachedLookup{State: condcache.CacheHit, Generation: res.Generation, Status: res.Status,
+			Window: res.Window, Body: value[len(value)-len(body):]}
+		c.local.put(gt, dict, res.Window.From, res.Window.Until, copied, stored-1)
 	default:
 		c.m.fills.WithLabelValues("skipped").Inc()
 	}
