@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/condcache/condcache"
@@ -226,18 +225,7 @@ func TestRestartedRedisIsUnknownUntilResync(t *testing.T) {
 	publish(t, c, gt, 5)
 	wantState(t, get(t, c, gt, pt(1, 0)), condcache.CacheMiss, 5)
 
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := redis.NewClient(opts)
-	defer admin.Close()
-	restart := func() {
-		t.Helper()
-		if err := admin.FlushDB(t.Context()).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	restart := func() { restartRedis(t, url) }
 	restart()
 	wantState(t, get(t, c, gt, pt(1, 0)), condcache.CacheUnknown, 0)
 	if err := c.Publish(t.Context(), []condcache.Invalidation{{GlobalTag: gt, Generation: 6}}); err == nil {
@@ -251,7 +239,7 @@ func TestRestartedRedisIsUnknownUntilResync(t *testing.T) {
 	// write published meanwhile is lost, so the resync must not vouch for
 	// anything, whether it then has generations to publish or not.
 	for _, read := range [][]condcache.Invalidation{{{GlobalTag: gt, Generation: 6}}, nil} {
-		err = c.Resync(t.Context(), func(context.Context) ([]condcache.Invalidation, error) {
+		err := c.Resync(t.Context(), func(context.Context) ([]condcache.Invalidation, error) {
 			restart()
 			return read, nil
 		})
@@ -261,7 +249,7 @@ func TestRestartedRedisIsUnknownUntilResync(t *testing.T) {
 		wantState(t, get(t, c, gt, pt(1, 0)), condcache.CacheUnknown, 0)
 	}
 
-	err = c.Resync(t.Context(), func(context.Context) ([]condcache.Invalidation, error) {
+	err := c.Resync(t.Context(), func(context.Context) ([]condcache.Invalidation, error) {
 		return []condcache.Invalidation{{GlobalTag: gt, Generation: 6}}, nil
 	})
 	if err != nil {
@@ -341,15 +329,7 @@ func TestLocalCopyFollowsRedis(t *testing.T) {
 	if !fill(t, c, gt, result(7, condcache.Point{}, condcache.Point{}), `["v7"]`) {
 		t.Fatal("not stored")
 	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := redis.NewClient(opts)
-	defer admin.Close()
-	if err := admin.FlushDB(t.Context()).Err(); err != nil {
-		t.Fatal(err)
-	}
+	restartRedis(t, url)
 	wantState(t, get(t, c, gt, pt(1, 0)), condcache.CacheUnknown, 0)
 }
 

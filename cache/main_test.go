@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/condcache/condcache/internal/localstack"
 )
 
@@ -53,4 +55,19 @@ func freshDB(t *testing.T) string {
 		t.Fatal("out of Redis databases: give this test a shared one")
 	}
 	return fmt.Sprintf("redis://%s/%d", redisAddr, n)
+}
+
+// restartRedis empties the Redis database at url, as a restart of a Redis
+// without persistence does, as far as the cache can tell.
+func restartRedis(t *testing.T, url string) {
+	t.Helper()
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := redis.NewClient(opts)
+	defer admin.Close()
+	if err := admin.FlushDB(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -3,8 +3,6 @@ package cache_test
 import (
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/cache"
 )
@@ -121,15 +119,7 @@ func TestAllScopeCounterSurvivesRestart(t *testing.T) {
 	all, key := condcache.AllScope, "/api/cdb_rest/gtstatus"
 	before := getResp(t, c, all, key)
 	wantResp(t, before, condcache.CacheMiss, "")
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := redis.NewClient(opts)
-	defer admin.Close()
-	if err := admin.FlushDB(t.Context()).Err(); err != nil {
-		t.Fatal(err)
-	}
+	restartRedis(t, url)
 	if err := c.Resync(t.Context(), noGenerations); err != nil {
 		t.Fatal(err)
 	}
