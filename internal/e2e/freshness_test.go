@@ -77,13 +77,8 @@ func lateTopology(t *testing.T) *lateStack {
 // prove nothing about stale replicas.
 func waitReplicaUsable(ctx context.Context, readerURL string) error {
 	for {
-		res, err := http.Get(readerURL + "/metrics")
-		if err == nil {
-			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if strings.Contains(string(b), "\n"+replicaUsable+" 1\n") {
-				return nil
-			}
+		if v, err := readMetric(readerURL, replicaUsable); err == nil && v == 1 {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -250,25 +245,34 @@ func TestFreshHTTPCaching(t *testing.T) {
 // `condcache_lookups_total{source="redis"}`; 0 when absent.
 func metric(t testing.TB, baseURL, series string) float64 {
 	t.Helper()
-	res, err := http.Get(baseURL + "/metrics")
+	v, err := readMetric(baseURL, series)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return v
+}
+
+// readMetric is metric for callers without a test at hand.
+func readMetric(baseURL, series string) (float64, error) {
+	res, err := http.Get(baseURL + "/metrics")
+	if err != nil {
+		return 0, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	for line := range strings.Lines(string(b)) {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			if err != nil {
-				t.Fatalf("metric %s: %v", series, err)
+				return 0, fmt.Errorf("metric %s: %w", series, err)
 			}
-			return f
+			return f, nil
 		}
 	}
-	return 0
+	return 0, nil
 }
 
 const (

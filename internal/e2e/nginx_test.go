@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"context"
+	"bytes"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,59 +114,31 @@ func lookupsServed(t *testing.T, readerURL string) float64 {
 	return n
 }
 
-// proxied is one GET through nginx.
-type proxied struct {
-	status      int
-	body, cache string // cache: nginx's $upstream_cache_status
-	etag        string
-}
-
-func getVia(t *testing.T, url string, header ...string) proxied {
-	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), "GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return proxied{res.StatusCode, string(b), res.Header.Get("X-Cache-Status"), res.Header.Get("ETag")}
-}
-
 func TestNginxProxyCache(t *testing.T) {
 	ls := lateTopology(t)
 	r := newClient(t, ls.servers.ReaderURL)
 	w := newClient(t, ls.servers.WriterURL)
-	proxy := startNginx(t, ls.servers.ReaderURL)
+	p := newClient(t, startNginx(t, ls.servers.ReaderURL))
 
 	t.Run("frozen GT served by nginx", func(t *testing.T) {
 		gt, pt := w.mkGT("unlocked"), w.mkPT()
 		u := uniqz("frozen")
 		writeIOV(r, w, gt, pt, u, P{1, 0})
 		w.setStatus(gt, "frozen")
-		url := fmt.Sprintf("%s%spayloadiovs/?gtName=%s&majorIOV=3&minorIOV=0", proxy, apiPrefix, gt)
-		first := getVia(t, url)
-		if first.status != 200 || !strings.Contains(first.body, u) {
-			t.Fatalf("first lookup through nginx: %d %s", first.status, first.body)
+		path := fmt.Sprintf("payloadiovs/?gtName=%s&majorIOV=3&minorIOV=0", gt)
+		first := p.get(path)
+		if first.Status != 200 || !bytes.Contains(first.Body, []byte(u)) {
+			t.Fatalf("first lookup through nginx: %s", first)
 		}
 		served := lookupsServed(t, ls.servers.ReaderURL)
 		for i := range 5 {
-			got := getVia(t, url)
-			if got.status != 200 || got.body != first.body || got.cache != "HIT" {
-				t.Fatalf("repeat %d: %d, cache status %q, body %s", i, got.status, got.cache, got.body)
+			got := p.get(path)
+			if got.Status != 200 || !bytes.Equal(got.Body, first.Body) || got.Header.Get("X-Cache-Status") != "HIT" {
+				t.Fatalf("repeat %d: %d, cache status %q, body %s", i, got.Status, got.Header.Get("X-Cache-Status"), got.Body)
 			}
 		}
-		if got := getVia(t, url, "If-None-Match", first.etag); got.status != 304 {
-			t.Errorf("If-None-Match %s through nginx: %d, want 304", first.etag, got.status)
+		if got := p.do("GET", path, nil, "If-None-Match", first.Header.Get("ETag")); got.Status != 304 {
+			t.Errorf("If-None-Match %s through nginx: %d, want 304", first.Header.Get("ETag"), got.Status)
 		}
 		if n := lookupsServed(t, ls.servers.ReaderURL) - served; n != 0 {
 			t.Errorf("the reader answered %.0f of the repeated lookups; nginx should have", n)
@@ -177,14 +147,14 @@ func TestNginxProxyCache(t *testing.T) {
 
 	t.Run("unlocked GT fresh after writes", func(t *testing.T) {
 		gt, pt := w.mkGT("unlocked"), w.mkPT()
-		url := fmt.Sprintf("%s%spayloadiovs/?gtName=%s&majorIOV=100&minorIOV=0", proxy, apiPrefix, gt)
+		path := fmt.Sprintf("payloadiovs/?gtName=%s&majorIOV=100&minorIOV=0", gt)
 		for i := range 20 {
 			u := fmt.Sprintf("%s_%d", uniqz("unlocked"), i)
 			writeIOV(r, w, gt, pt, u, P{int64(i), 0})
 			for k := range 3 {
-				if got := getVia(t, url); got.status != 200 || !strings.Contains(got.body, `"`+u+`"`) {
+				if got := p.get(path); got.Status != 200 || !bytes.Contains(got.Body, []byte(`"`+u+`"`)) {
 					t.Fatalf("round %d, lookup %d through nginx after the write: %d %s (cache status %q), want %s",
-						i, k, got.status, got.body, got.cache, u)
+						i, k, got.Status, got.Body, got.Header.Get("X-Cache-Status"), u)
 				}
 			}
 		}
