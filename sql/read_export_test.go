@@ -18,3 +18,7 @@ func (r *Reader) Lookup(ctx context.Context, globalTag string, at condcache.Poin
 	res, err := r.LookupAt(ctx, globalTag, at, condcache.Freshness{})
 	return res.Rows, err
 }
+
+// LargeWriteRows is the size of a write after which the Store refreshes
+// the table's statistics.
+const LargeWriteRows = largeWriteRows

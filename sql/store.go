@@ -35,6 +35,7 @@ type Store struct {
 	// before commit (a failure refuses the write), published after.
 	inv         condcache.Invalidator
 	undelivered func(error)
+	stats       *statsRefresher
 }
 
 var _ condcache.WriteService = (*Store)(nil)
@@ -42,7 +43,7 @@ var _ condcache.WriteService = (*Store)(nil)
 // NewStore returns a Store writing through primary, applying the attach and
 // range rules of mode.
 func NewStore(primary *pgxpool.Pool, mode condcache.IOVMode) *Store {
-	return &Store{db: primary, mode: mode}
+	return &Store{db: primary, mode: mode, stats: &statsRefresher{db: primary}}
 }
 
 // SetInvalidator makes every write tell inv about the GTs it changes
@@ -92,3 +93,8 @@ func (s *Store) inTxOpts(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx
 	}
 	return storeError(err)
 }
+
+// WaitStatistics returns when the statistics refreshes that large clones
+// and bulk loads started in the background have ended, so a load test
+// measures the state the writer leaves.
+func (s *Store) WaitStatistics() { s.stats.wait() }

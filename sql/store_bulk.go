@@ -56,6 +56,9 @@ func (s *Store) BulkCreatePayloadIOVs(ctx context.Context, iovs []condcache.Bulk
 		n, err = tx.CopyFrom(ctx, pgx.Identifier{"PayloadIOV"}, bulkColumns, &bulkRows{iovs: iovs, lists: lists, now: now})
 		return err
 	})
+	if err == nil {
+		s.stats.after(n)
+	}
 	return n, err
 }
 
