@@ -3,9 +3,11 @@ package localstack
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -161,6 +163,9 @@ func (p *Postgres) serverArgs() []string {
 		if d := p.cfg.applyDelay; d > 0 {
 			set("recovery_min_apply_delay", fmt.Sprintf("%dms", d.Milliseconds()))
 		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.cfg.settings)) {
+		set(name, p.cfg.settings[name])
 	}
 	return args
 }

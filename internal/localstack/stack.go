@@ -35,6 +35,9 @@ type Options struct {
 	// Fast trades durability for speed (fsync=off, full_page_writes=off,
 	// no syncing in initdb and pg_basebackup). For tests.
 	Fast bool
+	// Settings are extra PostgreSQL settings for every server, e.g.
+	// shared_buffers for load tests; they override the stack's own.
+	Settings map[string]string
 	// StartTimeout bounds the wait for each server to accept connections;
 	// 0 = 60s.
 	StartTimeout time.Duration
@@ -58,6 +61,7 @@ type config struct {
 	pgBin        string
 	runAs        *account
 	fast         bool
+	settings     map[string]string
 	replicas     int
 	applyDelay   time.Duration
 	readyTimeout time.Duration
@@ -142,6 +146,7 @@ func newConfig(o Options) (cfg *config, redisBin string, err error) {
 	cfg = &config{
 		pgBin:        o.PGBinDir,
 		fast:         o.Fast,
+		settings:     o.Settings,
 		replicas:     o.Replicas,
 		applyDelay:   o.ReplicaApplyDelay,
 		readyTimeout: o.StartTimeout,
