@@ -43,7 +43,8 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	stack, err := localstack.Start(ctx, localstack.Options{Dir: dir, Replicas: 1, Redis: true, Fast: true, Log: os.Stderr})
+	stack, err := localstack.Start(ctx, localstack.Options{Dir: dir, Replicas: 1, Redis: true, Fast: true,
+		Settings: loadStackSettings, Log: os.Stderr})
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,8 @@ const loadtestUsage = `usage: condcache loadtest <workload> [flags]
               production) straight into PostgreSQL with COPY
   bench       start a stack of its own, load a preset, and run reco side
               by side with the static target, cached and uncached (make bench)
+  scaling     start a primary of its own and chart the lookup's SQL cost
+              against table size (presets) and clones sharing the table
   run         drive a target with a workload (reco, reco-zipf, farm,
               browse, mixed), closed or open loop, alone, side by side with
               another target (-compare URL or -compare static), or as an
@@ -44,10 +46,12 @@ func runLoadtest(ctx context.Context, args []string) error {
 			return runGenerate(ctx, args[1:])
 		case "bench":
 			return runBench(ctx, args[1:])
+		case "scaling":
+			return runScaling(ctx, args[1:])
 		}
 	}
 	fmt.Fprintln(os.Stderr, loadtestUsage)
-	return errors.New("loadtest: name a workload: freshness, generate, run or bench")
+	return errors.New("loadtest: name a workload: freshness, generate, run, bench or scaling")
 }
 
 func runFreshness(ctx context.Context, args []string) error {

@@ -3,6 +3,7 @@ package pgdata_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"testing"
@@ -101,5 +102,39 @@ func TestLoadSmall(t *testing.T) {
 	}
 	if fmt.Sprint(statuses) != "[unlocked locked frozen]" {
 		t.Errorf("statuses by GT name: %v", statuses)
+	}
+}
+
+// TestScalingSeries runs both series on the small preset: each point looks
+// up every type of the GT, and the table grows by one GT's rows per clone.
+func TestScalingSeries(t *testing.T) {
+	ctx := t.Context()
+	o := pgdata.ScaleOptions{Lookups: 50, Progress: io.Discard,
+		NewDatabase: func(ctx context.Context, name string) (*pgxpool.Pool, error) {
+			if err := stack.CreateDatabase(ctx, name); err != nil {
+				return nil, err
+			}
+			if err := cdbsql.Migrate(ctx, stack.Primary.DSN(name)); err != nil {
+				return nil, err
+			}
+			return pgxpool.New(ctx, stack.Primary.DSN(name))
+		}}
+	small, _ := pgdata.PresetNamed("small")
+	sizes, err := pgdata.TableSizeSeries(ctx, o, []pgdata.Preset{small})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sizes) != 1 || sizes[0].TableRows != small.Rows() || sizes[0].RowsPerOp != float64(small.Types) {
+		t.Errorf("table-size series %+v, want one point of %d rows and %d rows per lookup", sizes, small.Rows(), small.Types)
+	}
+	clones, err := pgdata.CloneSeries(ctx, o, small, []int{2, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{1, 2} {
+		if i >= len(clones) || clones[i].Clones != want || clones[i].TableRows != int64(want+1)*small.Rows() ||
+			clones[i].P50Ms <= 0 || clones[i].P99Ms < clones[i].P50Ms {
+			t.Errorf("clone series %+v: point %d should have %d clones and %d rows", clones, i, want, int64(want+1)*small.Rows())
+		}
 	}
 }
