@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,18 +28,23 @@ func unauthorized(detail string) *condcache.Error {
 	return &condcache.Error{Code: condcache.EUnauthorized, Detail: detail}
 }
 
-// parser verifies HS256 only: golang-jwt refuses "none" and every other
-// algorithm before looking at the key. Claims are validated by
-// validateClaims instead of golang-jwt's validator, whose rules differ from
-// PyJWT's (exp == now is valid there, expired in the reference; fractional
-// dates are kept there, truncated by the reference's int()).
-var parser = jwt.NewParser(
-	jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-	jwt.WithoutClaimsValidation(),
-	jwt.WithJSONNumber(),
-	// PyJWT pads segments itself, so a padded segment is accepted there.
-	jwt.WithPaddingAllowed(),
-)
+// newParser returns a parser accepting the algorithms algs only:
+// golang-jwt refuses "none" and every other algorithm before looking for a
+// key. Claims are validated by validateClaims instead of golang-jwt's
+// validator, whose rules differ from PyJWT's (exp == now is valid there,
+// expired in the reference; fractional dates are kept there, truncated by
+// the reference's int()).
+func newParser(algs []string) *jwt.Parser {
+	// A nil list would let golang-jwt accept every algorithm.
+	algs = append(make([]string, 0, len(algs)), algs...)
+	return jwt.NewParser(
+		jwt.WithValidMethods(algs),
+		jwt.WithoutClaimsValidation(),
+		jwt.WithJSONNumber(),
+		// PyJWT pads segments itself, so a padded segment is accepted there.
+		jwt.WithPaddingAllowed(),
+	)
+}
 
 // Authenticate verifies the value of an Authorization header ("" when the
 // header is absent) and returns the token's claims. Failures are
@@ -55,20 +62,76 @@ func (a *Authorizer) Authenticate(header string) (Claims, error) {
 		return nil, errFormat
 	}
 	claims := jwt.MapClaims{}
-	tok, err := parser.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return a.secret, nil })
+	tok, err := a.parser.ParseWithClaims(token, claims, a.verificationKey)
 	if err != nil {
-		// A signature mismatch is "invalid signature" only for an HS256
-		// token: golang-jwt reports a refused algorithm as a signature
+		// A signature mismatch is "invalid signature" only for an accepted
+		// algorithm: golang-jwt reports a refused algorithm as a signature
 		// error too, which the reference calls an invalid token.
-		if errors.Is(err, jwt.ErrTokenSignatureInvalid) && tok != nil && tok.Method == jwt.SigningMethodHS256 {
+		if errors.Is(err, jwt.ErrTokenSignatureInvalid) && tok != nil && tok.Method != nil && slices.Contains(a.algs, tok.Method.Alg()) {
 			return nil, errSignature
 		}
+		return nil, errInvalid
+	}
+	if !a.payloadIsObject(token) {
 		return nil, errInvalid
 	}
 	if err := validateClaims(claims, a.now().Unix()); err != nil {
 		return nil, err
 	}
 	return Claims(claims), nil
+}
+
+// payloadIsObject reports whether the payload of a token golang-jwt has
+// accepted is exactly one JSON object, as PyJWT requires ("must be a json
+// object"; json.loads refuses trailing data), after checking the
+// signature as here. golang-jwt reads a "null" payload as no claims, and
+// stops reading after the first value, so "{}0" passes there.
+func (a *Authorizer) payloadIsObject(token string) bool {
+	_, rest, _ := strings.Cut(token, ".")
+	payload, _, _ := strings.Cut(rest, ".")
+	b, err := a.parser.DecodeSegment(payload)
+	if err != nil || !json.Valid(b) {
+		return false
+	}
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
+}
+
+// Reasons verificationKey gives golang-jwt; they end in errInvalid and
+// never reach a client.
+var (
+	errHS256Off     = errors.New("HS256 is not accepted")
+	errKid          = errors.New(`"kid" header is not a string`)
+	errNoKey        = errors.New("no key for the token's kid")
+	errKeyAlgorithm = errors.New("the key's algorithm is not the token's")
+)
+
+// verificationKey is the jwt.Keyfunc. The parser has already refused the
+// algorithms not accepted, and this checks again on its own, so that
+// neither check alone stands between a token and algorithm confusion:
+// HS256 gets the secret, only when HS256 is on, and nothing else; RS256
+// and ES256 get the key the kid designates, only when that key is bound to
+// the token's algorithm. The token's alg never chooses how a key is used.
+func (a *Authorizer) verificationKey(t *jwt.Token) (any, error) {
+	if t.Method == jwt.SigningMethodHS256 {
+		if !a.hs256 {
+			return nil, errHS256Off
+		}
+		return a.secret, nil
+	}
+	kid, hasKid := t.Header["kid"]
+	kidStr, ok := kid.(string)
+	if hasKid && !ok {
+		return nil, errKid
+	}
+	k, ok := a.keys.lookup(kidStr, hasKid)
+	if !ok {
+		return nil, errNoKey
+	}
+	if k.method != t.Method {
+		return nil, errKeyAlgorithm
+	}
+	return k.key, nil
 }
 
 // validateClaims checks the registered claims as PyJWT 2.6 does with no

@@ -94,6 +94,15 @@ func TestAuthenticate(t *testing.T) {
 		{"header not object", "Bearer " + rawHS256(`["HS256"]`, `{}`), invalid},
 		{"payload not object", "Bearer " + rawHS256(`{"alg":"HS256"}`, `[1]`), invalid},
 		{"payload not JSON", "Bearer " + rawHS256(`{"alg":"HS256"}`, `nope`), invalid},
+		// golang-jwt reads a null payload as no claims; PyJWT refuses it.
+		{"payload null", "Bearer " + rawHS256(`{"alg":"HS256"}`, ` null `), invalid},
+		{"payload empty", "Bearer " + rawHS256(`{"alg":"HS256"}`, ``), invalid},
+		// golang-jwt stops after the first JSON value; PyJWT's json.loads
+		// refuses extra data.
+		{"payload with trailing data", "Bearer " + rawHS256(`{"alg":"HS256"}`, `{}0`), invalid},
+		{"payload with a second object", "Bearer " + rawHS256(`{"alg":"HS256"}`, `{}{"b2cdb:admin":[".*"]}`), invalid},
+		{"payload with trailing space", "Bearer " + rawHS256(`{"alg":"HS256"}`, "{} \n"), accepted},
+		{"header with trailing data", "Bearer " + rawHS256(`{"alg":"HS256"}0`, `{}`), invalid},
 		{"no alg", "Bearer " + rawHS256(`{"typ":"JWT"}`, `{}`), invalid},
 		{"alg none", "Bearer " + sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, jwt.MapClaims{}), invalid},
 		{"alg none, HMAC signature", "Bearer " + rawHS256(`{"alg":"none"}`, `{}`), invalid},

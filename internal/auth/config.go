@@ -4,13 +4,19 @@
 // the reference's messages), and decides permissions with the dummy or the
 // Belle II permission plugin. It wraps golang-jwt and knows nothing of HTTP.
 //
+// Beyond the reference, tokens may be RS256 or ES256, verified with a
+// public key or a JSON Web Key Set from a file, so that the writer holds no
+// key able to mint tokens. The same claim rules and refusal texts apply.
+//
 // Neither the secret nor a token is ever logged or put into an error.
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -34,8 +40,19 @@ const (
 	PluginBelle2Class = "cdb_rest.permissions_plugins.belle2.Belle2PermissionPlugin"
 )
 
-// Config is the authentication configuration, built from the reference's
-// environment variables by ConfigFromEnv or ParseConfig.
+// Condcache's own variables for asymmetric tokens (the reference has none).
+const (
+	// EnvPublicKeyFile names a PEM file with one RSA or EC P-256 public key.
+	EnvPublicKeyFile = "CONDCACHE_JWT_PUBLIC_KEY_FILE"
+	// EnvJWKSFile names a JSON Web Key Set file.
+	EnvJWKSFile = "CONDCACHE_JWKS_FILE"
+	// EnvAllowHS256 ("true" or "false") keeps HS256 with JWT_SECRET
+	// accepted next to the public keys; unset, it is refused there.
+	EnvAllowHS256 = "CONDCACHE_JWT_ALLOW_HS256"
+)
+
+// Config is the authentication configuration, built from the environment
+// by ConfigFromEnv or ParseConfig.
 type Config struct {
 	// Enabled turns on JWT authentication of POST, PUT, PATCH and DELETE.
 	Enabled bool
@@ -44,24 +61,58 @@ type Config struct {
 	// Plugin is the permission plugin: PluginDummy (also ""), PluginBelle2,
 	// or their reference class paths.
 	Plugin string
+	// Keys verify RS256 and ES256 tokens. Empty: HS256 only, as the
+	// reference.
+	Keys KeySet
+	// AllowHS256 keeps HS256 accepted when Keys is not empty. Without it,
+	// configuring keys turns HS256 off, so that the secret, which can mint
+	// tokens and may be the public default, stops mattering.
+	AllowHS256 bool
 }
 
+// hs256 reports whether HS256 tokens are accepted.
+func (c Config) hs256() bool { return c.Keys.Len() == 0 || c.AllowHS256 }
+
 // ConfigFromEnv reads CDB_AUTH_CLASS, JWT_SECRET (default DefaultSecret when
-// unset) and CDB_PERMISSION_PLUGIN_CLASS. Only the CDB_-prefixed plugin
-// variable is read, as the reference does (the Belle II Helm chart's
-// unprefixed PERMISSION_PLUGIN_CLASS has no effect there either, API.md §6).
+// unset) and CDB_PERMISSION_PLUGIN_CLASS, as the reference does, and
+// condcache's EnvPublicKeyFile, EnvJWKSFile and EnvAllowHS256. Only the
+// CDB_-prefixed plugin variable is read, as the reference does (the Belle
+// II Helm chart's unprefixed PERMISSION_PLUGIN_CLASS has no effect there
+// either, API.md §6). Key files are read and checked here, so that a bad
+// one stops the start-up.
 func ConfigFromEnv() (Config, error) {
 	secret, ok := os.LookupEnv("JWT_SECRET")
 	if !ok {
 		secret = DefaultSecret
 	}
-	return ParseConfig(os.Getenv("CDB_AUTH_CLASS"), secret, os.Getenv("CDB_PERMISSION_PLUGIN_CLASS"))
+	cfg, err := parseConfig(os.Getenv("CDB_AUTH_CLASS"), secret, os.Getenv("CDB_PERMISSION_PLUGIN_CLASS"))
+	if err != nil {
+		return Config{}, err
+	}
+	if err := cfg.loadKeys(os.Getenv(EnvPublicKeyFile), os.Getenv(EnvJWKSFile), os.Getenv(EnvAllowHS256)); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
 }
 
 // ParseConfig builds a Config from the values of CDB_AUTH_CLASS, JWT_SECRET
 // and CDB_PERMISSION_PLUGIN_CLASS. An unknown class or plugin is an error
 // naming the accepted values, so a typo cannot silently leave writes open.
 func ParseConfig(authClass, secret, plugin string) (Config, error) {
+	cfg, err := parseConfig(authClass, secret, plugin)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func parseConfig(authClass, secret, plugin string) (Config, error) {
 	var cfg Config
 	switch strings.TrimSpace(authClass) {
 	case "":
@@ -77,10 +128,37 @@ func ParseConfig(authClass, secret, plugin string) (Config, error) {
 	}
 	cfg.Plugin = p
 	cfg.Secret = []byte(secret)
-	if err := cfg.validate(); err != nil {
-		return Config{}, err
-	}
 	return cfg, nil
+}
+
+// loadKeys reads the key file named by EnvPublicKeyFile or EnvJWKSFile
+// (values "" when unset) and applies EnvAllowHS256.
+func (c *Config) loadKeys(publicKeyFile, jwksFile, allowHS256 string) error {
+	var err error
+	switch {
+	case publicKeyFile != "" && jwksFile != "":
+		// Which one a token without kid would use is unclear: refuse.
+		return fmt.Errorf("%s and %s are both set: set one (a key set can hold several keys)", EnvPublicKeyFile, EnvJWKSFile)
+	case publicKeyFile != "":
+		c.Keys, err = LoadPublicKeyFile(publicKeyFile)
+	case jwksFile != "":
+		c.Keys, err = LoadJWKSFile(jwksFile)
+	}
+	if err != nil {
+		return err
+	}
+	if allowHS256 == "" {
+		return nil
+	}
+	allow, err := strconv.ParseBool(strings.TrimSpace(allowHS256))
+	if err != nil {
+		return fmt.Errorf("%s=%q is not a boolean: use true or false", EnvAllowHS256, allowHS256)
+	}
+	if !allow && c.Keys.Len() == 0 {
+		return fmt.Errorf("%s=false needs %s or %s: without public keys HS256 is the only algorithm", EnvAllowHS256, EnvPublicKeyFile, EnvJWKSFile)
+	}
+	c.AllowHS256 = allow
+	return nil
 }
 
 func normalizePlugin(p string) (string, error) {
@@ -95,16 +173,21 @@ func normalizePlugin(p string) (string, error) {
 }
 
 func (c Config) validate() error {
-	if c.Enabled && len(c.Secret) == 0 {
+	if c.Enabled && c.hs256() && len(c.Secret) == 0 {
 		// Django refuses to start with an empty SECRET_KEY too.
-		return fmt.Errorf("JWT_SECRET must not be empty when CDB_AUTH_CLASS enables authentication")
+		return errors.New("JWT_SECRET must not be empty when CDB_AUTH_CLASS enables authentication with HS256")
+	}
+	if !c.Enabled && c.Keys.Len() > 0 {
+		// Keys without authentication look protected and are not.
+		return fmt.Errorf("public keys are configured (%s) but CDB_AUTH_CLASS is empty, which leaves writes unauthenticated: set CDB_AUTH_CLASS=%s", c.Keys, ClassJWTShort)
 	}
 	return nil
 }
 
 // String describes c without the secret.
 func (c Config) String() string {
-	return fmt.Sprintf("auth.Config{Enabled: %t, Secret: %s, Plugin: %q}", c.Enabled, c.secretState(), c.Plugin)
+	return fmt.Sprintf("auth.Config{Enabled: %t, Secret: %s, Plugin: %q, Keys: %s, HS256: %t}",
+		c.Enabled, c.secretState(), c.Plugin, c.Keys, c.hs256())
 }
 
 // GoString is String, so %#v cannot print the secret either.
@@ -116,6 +199,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("enabled", c.Enabled),
 		slog.String("secret", c.secretState()),
 		slog.String("plugin", c.Plugin),
+		slog.String("keys", c.Keys.String()),
+		slog.Bool("hs256", c.hs256()),
 	)
 }
 
