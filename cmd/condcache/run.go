@@ -52,7 +52,9 @@ func runStack(ctx context.Context, args []string, logger *slog.Logger) error {
 		ReplicaPorts: []int{*pgPort + 1},
 		Redis:        true,
 		RedisPort:    *redisPort,
-		Log:          os.Stderr,
+		// make run is what the README's load tests target.
+		Settings: loadStackSettings,
+		Log:      os.Stderr,
 	})
 	if err != nil {
 		return err
