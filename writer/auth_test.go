@@ -1,6 +1,10 @@
 package writer
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +109,60 @@ func TestAuthentication(t *testing.T) {
 	// The access log never holds a token.
 	if strings.Contains(s.logs.String(), valid[len(valid)-20:]) || strings.Contains(s.logs.String(), secret) {
 		t.Errorf("the log holds a credential:\n%s", s.logs.String())
+	}
+}
+
+// TestPublicKeyAuthentication: with only an RSA public key configured, an
+// RS256 token signed by its private key writes, its claims go to the
+// permission check, and HS256 tokens are refused, whether signed with
+// JWT_SECRET or with the public key's bytes (algorithm confusion).
+func TestPublicKeyAuthentication(t *testing.T) {
+	t.Parallel()
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	keys, err := auth.ParsePublicKeyPEM(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, Config{Auth: auth.Config{Enabled: true, Secret: []byte(secret), Keys: keys, Plugin: auth.PluginBelle2}})
+
+	rs256 := func(key *rsa.PrivateKey, claims jwt.MapClaims) []string {
+		return []string{"Authorization", "Bearer " + token(t, jwt.SigningMethodRS256, key, claims)}
+	}
+	if r := s.do("POST", "gt", `{"name":"GT1","status":"unlocked"}`, rs256(priv, admin("GT.*"))...); r.status != 200 {
+		t.Errorf("RS256: %d %s", r.status, r.body)
+	}
+	s.wantCalls("RS256", `CreateGlobalTag("GT1", "unlocked", nil)`)
+	wantError(t, "RS256, other GT", s.do("POST", "gt", `{"name":"xGT1","status":"unlocked"}`, rs256(priv, admin("GT.*"))...), 403, "forbidden", "Permission denied.")
+
+	refused := []struct{ name, header, detail string }{
+		{"HS256 with JWT_SECRET", bearer(t, admin(".*"))[1], "invalid access_token"},
+		{"HS256 keyed with the public key", "Bearer " + token(t, jwt.SigningMethodHS256, pub, admin(".*")), "invalid access_token"},
+		{"RS256 from another key", rs256(other, admin(".*"))[1], "invalid signature"},
+		{"RS256 expired", rs256(priv, jwt.MapClaims{"exp": time.Now().Unix() - 5})[1], "access_token expired"},
+		{"alg none", "Bearer " + token(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, admin(".*")), "invalid access_token"},
+	}
+	for _, r := range refused {
+		res := s.do("POST", "gt", `{"name":"GT1","status":"unlocked"}`, "Authorization", r.header)
+		wantError(t, r.name, res, 403, "unauthorized", r.detail)
+		if tok := strings.TrimPrefix(r.header, "Bearer "); strings.Contains(res.body, tok) {
+			t.Errorf("%s: the answer echoes the token", r.name)
+		}
+	}
+	s.wantCalls("refused")
+	if strings.Contains(s.logs.String(), secret) {
+		t.Errorf("the log holds the secret:\n%s", s.logs.String())
 	}
 }
 
