@@ -56,18 +56,28 @@ func (r *Report) AddCompared(results []*Result) {
 	if len(results) < 2 {
 		return
 	}
-	base := results[0]
+	for _, o := range results[1:] {
+		r.Ratios = append(r.Ratios, ratio(o, results[0]))
+	}
+}
+
+func ratio(o, base *Result) Ratio {
 	div := func(a, b float64) float64 {
 		if b == 0 {
 			return 0
 		}
 		return a / b
 	}
-	for _, o := range results[1:] {
-		r.Ratios = append(r.Ratios, Ratio{Target: o.Target, Baseline: base.Target,
-			Throughput: div(o.Throughput, base.Throughput), P50: div(o.Latency.P50, base.Latency.P50),
-			P99: div(o.Latency.P99, base.Latency.P99), P999: div(o.Latency.P999, base.Latency.P999)})
-	}
+	return Ratio{Target: o.Target, Baseline: base.Target,
+		Throughput: div(o.Throughput, base.Throughput), P50: div(o.Latency.P50, base.Latency.P50),
+		P99: div(o.Latency.P99, base.Latency.P99), P999: div(o.Latency.P999, base.Latency.P999)}
+}
+
+// AddBaseline adds base, measured apart, and the ratio of other's figures
+// (a result already in the report) to it.
+func (r *Report) AddBaseline(base, other *Result) {
+	r.Results = append(r.Results, base)
+	r.Ratios = append(r.Ratios, ratio(other, base))
 }
 
 // WriteText prints the results as a table, then the ratios.

@@ -44,7 +44,7 @@ func explain(t *testing.T, ctx context.Context, p *pgxpool.Pool, setup, options 
 		defer conn.Exec(ctx, "RESET ALL; DEALLOCATE ALL")
 	}
 	var out []byte
-	stmt := "EXPLAIN (" + options + ", FORMAT JSON) " + cdbsql.LookupStatement
+	stmt := "EXPLAIN (" + options + ", FORMAT JSON) " + cdbsql.LookupSQL
 	if strings.HasPrefix(setup, "PREPARE") {
 		stmt = "EXPLAIN (" + options + ", FORMAT JSON) EXECUTE lookup($1, $2)"
 	}
@@ -103,7 +103,7 @@ func TestLookupPlan(t *testing.T) {
 	args := []any{"GT", pt(3000, 5).CombIOV()}
 	for _, mode := range []struct{ name, setup string }{
 		{"custom plan", ""},
-		{"generic plan", "SET plan_cache_mode = force_generic_plan; PREPARE lookup AS " + cdbsql.LookupStatement},
+		{"generic plan", "SET plan_cache_mode = force_generic_plan; PREPARE lookup AS " + cdbsql.LookupSQL},
 	} {
 		plan, ms := explain(t, ctx, p, mode.setup, "ANALYZE, BUFFERS", args...)
 		var onIndex, heapFetches int64

@@ -8,10 +8,6 @@ import (
 
 // Internals the external tests (package sql_test) look at.
 
-// LookupStatement is the exact statement Reader.LookupAt runs; $1 is the GT
-// name, $2 the point's comb_iov text.
-const LookupStatement = lookupSQL
-
 // Lookup is LookupAt's rows at the default freshness, for tests about
 // answers rather than routing.
 func (r *Reader) Lookup(ctx context.Context, globalTag string, at condcache.Point) ([]condcache.LookupRow, error) {

@@ -60,6 +60,10 @@ LEFT JOIN LATERAL (
 ) r ON true
 ORDER BY r.type_name, r.list_id`
 
+// LookupSQL is the lookup statement, for load tests that measure it alone
+// (pgbench): $1 is the GT name, $2 the point's comb_iov as text.
+const LookupSQL = lookupSQL
+
 // LookupAt is Lookup with the GT's generation, status and answer window,
 // read from a backend at least as fresh as need asks.
 func (r *Reader) LookupAt(ctx context.Context, globalTag string, at condcache.Point, need condcache.Freshness) (condcache.LookupResult, error) {

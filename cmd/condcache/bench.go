@@ -13,6 +13,7 @@ import (
 	"github.com/condcache/condcache/internal/localstack"
 	"github.com/condcache/condcache/loadtest"
 	"github.com/condcache/condcache/loadtest/pgdata"
+	cdbsql "github.com/condcache/condcache/sql"
 )
 
 // runBench is `condcache loadtest bench`: a short, self-contained load test
@@ -20,7 +21,8 @@ import (
 // replica, Redis, writer, reader) in a temporary directory on free ports,
 // loads a preset with COPY, and runs the reco workload side by side with
 // the static target: cache hits (after a prewarm), then with the cache
-// bypassed by a reader without Redis.
+// bypassed by a reader without Redis, and that uncached reader against
+// pgbench running the lookup statement on the same replica.
 func runBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("loadtest bench", flag.ContinueOnError)
 	preset := fs.String("preset", "sphenix", "data set preset")
@@ -105,6 +107,19 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	rep.AddCompared(misses)
+	// The uncached reader against the lookup statement's own ceiling on
+	// the same replica and data.
+	pgBin, err := localstack.FindPGBin()
+	if err != nil {
+		return err
+	}
+	raw, err := loadtest.Pgbench{Binary: filepath.Join(pgBin, "pgbench"), DSN: stack.Replicas[0].DSN(db),
+		Statement: cdbsql.LookupSQL, GlobalTag: w.GlobalTag, Runs: runs,
+		Connections: *conns, Duration: *duration}.Run(ctx)
+	if err != nil {
+		return err
+	}
+	rep.AddBaseline(raw, misses[len(misses)-1])
 	if err := rep.WriteText(os.Stdout); err != nil {
 		return err
 	}
