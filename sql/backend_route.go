@@ -46,6 +46,9 @@ func newRouter(primary *pgxpool.Pool, replicas []*pgxpool.Pool, o ReaderOptions)
 	if o.CheckTimeout <= 0 {
 		o.CheckTimeout = DefaultCheckTimeout
 	}
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = DefaultAttemptTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -113,7 +116,7 @@ func (rt *router) doAt(ctx context.Context, minLSN int64, fn func(context.Contex
 		}
 		tried = append(tried, b)
 		b.inFlight.Add(1)
-		err := fn(ctx, b.pool)
+		err := rt.attempt(ctx, b, fn)
 		b.inFlight.Add(-1)
 		if err == nil {
 			b.reads.Add(1)
@@ -137,6 +140,18 @@ func (rt *router) doAt(ctx context.Context, minLSN int64, fn func(context.Contex
 		b.failures.Add(1)
 		last = err
 	}
+}
+
+// attempt runs fn on b, bounded by AttemptTimeout on a replica. A timeout
+// of the attempt alone (the caller's context still live) classifies as a
+// backend failure: context.DeadlineExceeded.
+func (rt *router) attempt(ctx context.Context, b *backend, fn func(context.Context, *pgxpool.Pool) error) error {
+	if b.primary {
+		return fn(ctx, b.pool)
+	}
+	actx, cancel := context.WithTimeout(ctx, rt.opts.AttemptTimeout)
+	defer cancel()
+	return fn(actx, b.pool)
 }
 
 // errBehind is returned by a read that found its backend behind a write the

@@ -18,6 +18,9 @@ const (
 	DefaultCheckInterval = 500 * time.Millisecond
 	DefaultMaxLag        = time.Second
 	DefaultCheckTimeout  = time.Second
+	// DefaultAttemptTimeout: a lookup takes milliseconds, and the
+	// slowest listing of a production-sized database well under a second.
+	DefaultAttemptTimeout = 2 * time.Second
 )
 
 // ReaderOptions tunes a Reader's routing; zero values take the defaults.
@@ -27,6 +30,14 @@ type ReaderOptions struct {
 	CheckInterval time.Duration
 	// CheckTimeout bounds one check of one backend (DefaultCheckTimeout).
 	CheckTimeout time.Duration
+	// AttemptTimeout bounds one read on one replica
+	// (DefaultAttemptTimeout). A replica that does not answer in time (hung,
+	// swapping, its disk stalled) is taken out of rotation until a health
+	// check passes, and the read goes on to the next backend, so a stalled
+	// replica costs the reads caught on it this long rather than the
+	// request's whole deadline. The primary, the last resort, gets the
+	// request's own deadline.
+	AttemptTimeout time.Duration
 	// MaxLag: a replica that has not been caught up with the primary for
 	// longer than this is skipped (DefaultMaxLag). Freshness does not rest
 	// on it: reads that must see a write check the replica's generation or

@@ -126,6 +126,14 @@ func (p *Postgres) Stop() error { return p.proc.stop(shutdownTimeout) }
 // The next Start runs crash recovery. Killing a stopped server is a no-op.
 func (p *Postgres) Kill() error { return p.proc.kill() }
 
+// Pause freezes the server and all its processes (SIGSTOP): connections
+// stay open but nothing answers, like a server whose disk or network
+// stalled. Resume ends it.
+func (p *Postgres) Pause() error { return p.proc.signalTree(syscall.SIGSTOP) }
+
+// Resume undoes Pause (SIGCONT).
+func (p *Postgres) Resume() error { return p.proc.signalTree(syscall.SIGCONT) }
+
 // serverArgs returns the postgres command line. All settings are passed as
 // -c options, which override the configuration files, so a data directory
 // reused from an earlier run, or cloned from the primary, always gets this

@@ -181,6 +181,23 @@ func (p *proc) kill() error {
 	return nil
 }
 
+// signalTree sends sig to the process and all its descendants; a no-op when
+// it is not running.
+func (p *proc) signalTree(sig syscall.Signal) error {
+	r := p.current()
+	if r == nil || isClosed(r.done) {
+		return nil
+	}
+	pid := r.cmd.Process.Pid
+	for _, k := range descendants(pid) {
+		_ = syscall.Kill(k.pid, sig)
+	}
+	if err := syscall.Kill(pid, sig); err != nil {
+		return fmt.Errorf("signal %s: %w", p.name, err)
+	}
+	return nil
+}
+
 // logExcerpt returns the last lines the latest run wrote, for error messages.
 func (p *proc) logExcerpt() string {
 	const maxLines = 25
