@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,6 +48,12 @@ func retryable(err error) bool {
 	return false
 }
 
+// errPrimaryUnavailable answers a write that lost or could not reach the
+// primary. Whether a commit under way when the connection broke took
+// effect is unknown, so the detail does not claim either.
+var errPrimaryUnavailable = condcache.Errorf(condcache.EUnavailable,
+	"The primary database cannot be reached (down or restarting); try again later.")
+
 // storeError maps what escapes a transaction: application errors pass
 // through; PostgreSQL errors caused by the input become EInvalid or EConflict
 // (a backstop: the store checks what it can before writing); anything else
@@ -74,6 +81,11 @@ func storeError(err error) error {
 	}
 	if errors.Is(err, errRetry) {
 		return condcache.Errorf(condcache.EConflict, "Too many concurrent changes to the same rows; try again.")
+	}
+	// The primary is down, restarting or unreachable: a 503 the client can
+	// retry, not a 500. The cause stays wrapped for the log.
+	if classify(context.Background(), err) == failBackend {
+		return fmt.Errorf("%w: %w", errPrimaryUnavailable, err)
 	}
 	return fmt.Errorf("sql: %w", err)
 }
