@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -25,6 +26,10 @@ type ServerOptions struct {
 	// replica or from the primary, to compare against the cache.
 	ReaderNoCache, ReaderPrimaryOnly bool
 	LogDir                           string // "" = the stack's log directory
+	// Password goes into the database URLs the servers are given. The
+	// stack's servers trust loopback logins and ignore it: it is there
+	// for tests that check it never shows in logs or answers.
+	Password string
 }
 
 // Servers are the condcache writer and reader of a stack, as child
@@ -63,12 +68,20 @@ func (s *Stack) StartServers(ctx context.Context, o ServerOptions) (*Servers, er
 	if err != nil {
 		return nil, err
 	}
+	dsn := func(p *Postgres) string {
+		if o.Password == "" {
+			return p.DSN(o.Database)
+		}
+		u, _ := url.Parse(p.DSN(o.Database)) // DSN builds a valid URL
+		u.User = url.UserPassword(p.User, o.Password)
+		return u.String()
+	}
 	var replicas string
 	for i, r := range s.Replicas {
 		if i > 0 {
 			replicas += ","
 		}
-		replicas += r.DSN(o.Database)
+		replicas += dsn(r)
 	}
 	if o.ReaderPrimaryOnly {
 		replicas = ""
@@ -78,13 +91,13 @@ func (s *Stack) StartServers(ctx context.Context, o ServerOptions) (*Servers, er
 	if s.Redis != nil {
 		cacheArgs = []string{"-redis", "redis://" + s.Redis.Addr() + "/0"}
 	}
-	readerArgs := []string{"reader", "-addr", readerAddr, "-primary", s.Primary.DSN(o.Database),
+	readerArgs := []string{"reader", "-addr", readerAddr, "-primary", dsn(s.Primary),
 		"-replicas", replicas, "-writer", sv.WriterURL}
 	if !o.ReaderNoCache {
 		readerArgs = append(readerArgs, cacheArgs...)
 	}
 	sv.Writer = s.newServer("writer", writerAddr, logDir, o, append([]string{
-		"writer", "-addr", writerAddr, "-primary", s.Primary.DSN(o.Database)}, cacheArgs...))
+		"writer", "-addr", writerAddr, "-primary", dsn(s.Primary)}, cacheArgs...))
 	sv.Reader = s.newServer("reader", readerAddr, logDir, o, append(readerArgs, o.ReaderArgs...))
 	if err := sv.Writer.Start(ctx); err != nil {
 		return nil, err
