@@ -9,10 +9,14 @@ BIN         := bin/condcache
 run: deps build
 	./$(BIN) run
 
-## test: the whole test suite (unit + integration against real PostgreSQL processes)
+## test: the whole test suite (unit + integration against real PostgreSQL processes), then the fault
+## suite, whose figures (load held, errors, data checked) go to reports/faults.log and the terminal
 test:
 	@bash .ci/install-deps --test
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v /internal/faults$$)
+	@mkdir -p reports
+	@$(GO) test -count=1 -timeout 15m -v ./internal/faults/ > reports/faults.log 2>&1; status=$$?; \
+	  grep -E '^(--- |ok|FAIL)|^ +[a-z_]+_test.go:[0-9]+: ' reports/faults.log; exit $$status
 
 ## lint: gofmt, go vet and staticcheck must be clean
 lint:
