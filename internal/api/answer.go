@@ -29,8 +29,10 @@ type AnsweredCode struct{}
 
 // AnswerError answers err of a request to route: application errors with
 // the status of their code (not logged as errors: they are the client's),
-// an unavailable backend and timeouts with 503 and Retry-After, anything
-// else with a 500 whose cause is logged as failed (e.g. "read failed").
+// a saturated database pool as shed load (504 on legacy paths, else 503,
+// with Retry-After), an unavailable backend and timeouts with 503 and
+// Retry-After, anything else with a 500 whose cause is logged as failed
+// (e.g. "read failed").
 // Only the route and path are logged, never headers (Authorization), and
 // credentials are cut from causes.
 func AnswerError(ctx *fasthttp.RequestCtx, log *slog.Logger, route, failed string, err error) {
@@ -39,6 +41,12 @@ func AnswerError(ctx *fasthttp.RequestCtx, log *slog.Logger, route, failed strin
 	case errors.As(err, &se):
 		ctx.SetUserValue(AnsweredCode{}, string(se.Err.Code))
 		WriteJSON(ctx, se.Status, wire.ErrorBody(se.Err))
+		return
+	case condcache.ErrorCodeOf(err) == CodeOverloaded:
+		// A database pool had no connection in time: shed like load at
+		// the door (no log line per request: under overload that would
+		// be a storm; condcache_http_shed_total counts them).
+		shedOverloaded(ctx)
 		return
 	case IsAppError(err):
 		if condcache.ErrorCodeOf(err) == condcache.EUnavailable {

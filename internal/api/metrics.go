@@ -13,10 +13,12 @@ import (
 // MetricsPath is where both processes serve Prometheus metrics.
 const MetricsPath = "/metrics"
 
-// HTTPMetrics counts requests and their latency per route and status.
+// HTTPMetrics counts requests and their latency per route and status, and
+// what admission control did (admission_metrics.go).
 type HTTPMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	admissionMetrics
 }
 
 // NewHTTPMetrics registers the request metrics on reg.
@@ -33,6 +35,7 @@ func NewHTTPMetrics(reg prometheus.Registerer) *HTTPMetrics {
 		}, []string{"route"}),
 	}
 	reg.MustRegister(m.requests, m.latency)
+	m.admissionMetrics = newAdmissionMetrics(reg)
 	return m
 }
 

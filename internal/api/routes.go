@@ -55,10 +55,10 @@ const (
 )
 
 const (
-	get    = fasthttp.MethodGet
-	post   = fasthttp.MethodPost
-	put    = fasthttp.MethodPut
-	delete = fasthttp.MethodDelete
+	get  = fasthttp.MethodGet
+	post = fasthttp.MethodPost
+	put  = fasthttp.MethodPut
+	del  = fasthttp.MethodDelete
 )
 
 // Routes is the whole API. The reader serves the GET routes and proxies the
@@ -74,26 +74,26 @@ var Routes = []Route{
 	{GlobalTagPayloadLists, get, []string{"gtPayloadLists/{name}", "global-tags/{name}/payload-lists"}},
 	{CloneGlobalTag, post, []string{"cloneGlobalTag/{src}/{dst}", "global-tags/{src}/clone/{dst}"}},
 	{ChangeGlobalTagStatus, put, []string{"gt_change_status/{name}/{status}", "global-tags/{name}/change-status/{status}"}},
-	{DeleteGlobalTag, delete, []string{"deleteGlobalTag/{name}", "global-tags/{name}/delete"}},
+	{DeleteGlobalTag, del, []string{"deleteGlobalTag/{name}", "global-tags/{name}/delete"}},
 	{PayloadTypes, get, []string{"pt", "payload-types"}},
 	{CreatePayloadType, post, []string{"pt", "payload-types"}},
-	{DeletePayloadType, delete, []string{"deletePayloadType/{name}", "payload-types/{name}/delete"}},
+	{DeletePayloadType, del, []string{"deletePayloadType/{name}", "payload-types/{name}/delete"}},
 	{PayloadLists, get, []string{"pl", "payload-lists"}},
 	{CreatePayloadList, post, []string{"pl", "payload-lists"}},
 	{PayloadListByID, get, []string{"pl/" + idParam, "payload-lists/" + idParam}},
 	{PayloadListByName, get, []string{"payload-lists/by-name/{name}"}},
 	{AttachPayloadList, put, []string{"pl_attach", "payload-lists/attach"}},
-	{DeletePayloadList, delete, []string{"deletePayloadList/{name}", "payload-lists/{name}/delete"}},
+	{DeletePayloadList, del, []string{"deletePayloadList/{name}", "payload-lists/{name}/delete"}},
 	{PayloadIOVs, get, []string{"piov", "payload-iovs"}},
 	{CreatePayloadIOV, post, []string{"piov", "payload-iovs"}},
 	{PayloadIOVByID, get, []string{"piov/" + idParam, "payload-iovs/" + idParam}},
 	{BulkCreatePayloadIOVs, post, []string{"bulk_piov", "payload-iovs/bulk"}},
 	{AttachPayloadIOV, put, []string{"piov_attach", "payload-iovs/attach"}},
 	{Lookup, get, []string{"payloadiovs/", "payload-iovs/query/"}},
-	{DeleteOpenPayloadIOV, delete, []string{
+	{DeleteOpenPayloadIOV, del, []string{
 		"deletePayloadIOV/{gt}/{pt}/" + major + "/" + minor,
 		"payload-iovs/{gt}/{pt}/" + major + "/" + minor + "/delete"}},
-	{DeletePayloadIOV, delete, []string{
+	{DeletePayloadIOV, del, []string{
 		"deletePayloadIOV/{gt}/{pt}/" + major + "/" + minor + "/" + majorE + "/" + minorE,
 		"payload-iovs/{gt}/{pt}/" + major + "/" + minor + "/" + majorE + "/" + minorE + "/delete"}},
 	{Settings, get, []string{"user_settings/{name}/", "settings/{name}/"}},

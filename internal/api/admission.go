@@ -1,0 +1,297 @@
+package api
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/wire"
+)
+
+// Admission defaults (AdmissionConfig zero values).
+const (
+	// DefaultMaxInFlight is the in-flight cap of a server whose caller does
+	// not derive one from its pool size (MaxInFlightFor).
+	DefaultMaxInFlight = 64
+	// DefaultAdmissionWait is how long a request may wait for a slot: long
+	// enough to ride out a burst (requests take milliseconds), short enough
+	// that a saturated server answers at once rather than queueing.
+	DefaultAdmissionWait = 250 * time.Millisecond
+	// DefaultRetryAfterMin and DefaultRetryAfterMax bound the Retry-After
+	// of a shed request, drawn at random so that the clients told to come
+	// back do not all come back in the same second.
+	DefaultRetryAfterMin = 1 * time.Second
+	DefaultRetryAfterMax = 5 * time.Second
+	// DefaultClientLabels is how many clients get a metrics label of their
+	// own; the rest are "other".
+	DefaultClientLabels = 50
+	// clientIdle is how long a client keeps its label without a request.
+	clientIdle = 10 * time.Minute
+	// inFlightPerConn is how many requests a server works on per database
+	// connection behind it: most reads are answered from the cache without
+	// one, and requests queued at the pool beyond that wait for nothing.
+	inFlightPerConn = 4
+)
+
+// MaxInFlightFor is the default in-flight cap of a server with conns
+// database connections behind it.
+func MaxInFlightFor(conns int) int { return inFlightPerConn * max(1, conns) }
+
+// CodeOverloaded is the error code of shed load, whichever part was
+// saturated: the server (too many requests in flight) or a database pool
+// (sql.ErrSaturated carries it). The request was not worked on, so retrying
+// it is safe, writes included.
+const CodeOverloaded condcache.ErrorCode = "overloaded"
+
+// CodeRateLimited is the error code of a request over its client's rate.
+const CodeRateLimited condcache.ErrorCode = "rate_limited"
+
+var (
+	errOverloaded  = &condcache.Error{Code: CodeOverloaded, Detail: "The server is busy. Try again later."}
+	errRateLimited = &condcache.Error{Code: CodeRateLimited, Detail: "Too many requests from this client. Try again later."}
+	// The bodies are built once: shedding must stay cheap under overload.
+	overloadedBody  = wire.ErrorBody(errOverloaded)
+	rateLimitedBody = wire.ErrorBody(errRateLimited)
+)
+
+// AdmissionConfig bounds the work a server takes on. Zero fields take the
+// defaults above.
+type AdmissionConfig struct {
+	// MaxInFlight caps the requests being worked on at once; < 0: no cap.
+	MaxInFlight int
+	// MaxWaiting caps the requests waiting for a slot (0: MaxInFlight);
+	// beyond it requests are shed without waiting.
+	MaxWaiting int
+	// Wait bounds how long a request waits for a slot before it is shed.
+	Wait time.Duration
+	// RetryAfterMin and RetryAfterMax bound the Retry-After (whole seconds)
+	// of shed requests.
+	RetryAfterMin, RetryAfterMax time.Duration
+	// ClientRate, when positive, limits each client (clientKey) to this
+	// many requests per second, in bursts of up to ClientBurst (0: the
+	// rate rounded up). Off by default.
+	ClientRate  float64
+	ClientBurst int
+	// TrustForwarded attributes requests without a client header to the
+	// last X-Forwarded-For address instead of the peer: set it when every
+	// request comes through a proxy that appends it (nginx, or readers in
+	// front of the writer).
+	TrustForwarded bool
+	// ClientLabels is how many clients get a metrics label of their own.
+	ClientLabels int
+}
+
+func (c *AdmissionConfig) setDefaults() {
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.MaxWaiting <= 0 {
+		c.MaxWaiting = max(c.MaxInFlight, 1)
+	}
+	SetDefault(&c.Wait, DefaultAdmissionWait)
+	SetDefault(&c.RetryAfterMin, DefaultRetryAfterMin)
+	SetDefault(&c.RetryAfterMax, max(DefaultRetryAfterMax, c.RetryAfterMin))
+	c.RetryAfterMax = max(c.RetryAfterMax, c.RetryAfterMin)
+	SetDefault(&c.ClientLabels, DefaultClientLabels)
+}
+
+// Admission sheds load instead of queueing it without bound: a request
+// waits at most Wait for one of MaxInFlight slots, else it is answered at
+// once, 504 on the legacy paths and 503 elsewhere, with a jittered
+// Retry-After (answerShed). Probes and metrics are never shed.
+type Admission struct {
+	cfg     AdmissionConfig
+	slots   chan struct{} // nil: no cap
+	waiting atomic.Int64
+	exempt  map[string]bool
+	rates   *clientRates // nil: no rate limits
+	clients *clientTable // nil: no metrics
+	m       *HTTPMetrics
+}
+
+// NewAdmission returns the admission control of one server, recording to m
+// (nil: no metrics). Requests for HealthzPath, ReadyzPath, MetricsPath and
+// the exempt paths are always let through: probes must tell the truth
+// under load, and exempt paths are for endpoints with a bound of their own.
+func NewAdmission(cfg AdmissionConfig, m *HTTPMetrics, exempt ...string) *Admission {
+	cfg.setDefaults()
+	a := &Admission{cfg: cfg, m: m, exempt: map[string]bool{HealthzPath: true, ReadyzPath: true, MetricsPath: true}}
+	for _, p := range exempt {
+		a.exempt[p] = true
+	}
+	if cfg.MaxInFlight > 0 {
+		a.slots = make(chan struct{}, cfg.MaxInFlight)
+	}
+	if cfg.ClientRate > 0 {
+		a.rates = newClientRates(cfg.ClientRate, cfg.ClientBurst)
+	}
+	if m != nil {
+		a.clients = newClientTable(cfg.ClientLabels, clientIdle, m.forgetClient)
+	}
+	return a
+}
+
+// admissionKey is the user-value key under which Wrap leaves the request's
+// admission, for AnswerError to shed a request a database pool refused.
+type admissionKey struct{}
+
+type admitted struct {
+	a      *Admission
+	client string
+}
+
+// Wrap returns h behind the admission control.
+func (a *Admission) Wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if a.exempt[string(ctx.Path())] {
+			h(ctx)
+			return
+		}
+		var client string
+		if a.rates != nil || a.clients != nil {
+			client = clientKey(ctx, a.cfg.TrustForwarded)
+		}
+		if a.rates != nil {
+			if ok, retryIn := a.rates.take(client, monoNow()); !ok {
+				a.shed(ctx, client, shedRateLimited, retryIn)
+				return
+			}
+		}
+		if reason := a.acquire(); reason != "" {
+			a.shed(ctx, client, reason, 0)
+			return
+		}
+		defer a.release()
+		ctx.SetUserValue(admissionKey{}, admitted{a, client})
+		start := time.Now()
+		h(ctx)
+		a.served(ctx, client, time.Since(start))
+	}
+}
+
+// Shed reasons, the reason label of condcache_http_shed_total.
+const (
+	shedBusy        = "busy"         // no slot within Wait
+	shedQueueFull   = "queue_full"   // MaxWaiting requests already waiting
+	shedRateLimited = "rate_limited" // over the client's rate
+	shedDatabase    = "database"     // a database pool had no connection in time
+)
+
+// acquire takes a slot, waiting at most Wait; it returns the shed reason
+// when it gets none.
+func (a *Admission) acquire() (shedReason string) {
+	if a.slots == nil {
+		return ""
+	}
+	select {
+	case a.slots <- struct{}{}:
+		a.m.admitted(0)
+		return ""
+	default:
+	}
+	if a.waiting.Add(1) > int64(a.cfg.MaxWaiting) {
+		a.waiting.Add(-1)
+		return shedQueueFull
+	}
+	defer a.waiting.Add(-1)
+	a.m.waitingAdd(1)
+	defer a.m.waitingAdd(-1)
+	start := time.Now()
+	t := time.NewTimer(a.cfg.Wait)
+	defer t.Stop()
+	select {
+	case a.slots <- struct{}{}:
+		a.m.admitted(time.Since(start))
+		return ""
+	case <-t.C:
+		return shedBusy
+	}
+}
+
+func (a *Admission) release() {
+	if a.slots != nil {
+		<-a.slots
+		a.m.releasedSlot()
+	}
+}
+
+// served records a request that was worked on, against its client; one
+// that a database pool refused counts as shed.
+func (a *Admission) served(ctx *fasthttp.RequestCtx, client string, took time.Duration) {
+	if a.clients == nil {
+		return
+	}
+	label := a.clients.label(client, monoNow())
+	outcome := "served"
+	if code, _ := ctx.UserValue(AnsweredCode{}).(string); code == string(CodeOverloaded) {
+		outcome = "shed"
+	}
+	a.m.clientServed(label, outcome, took)
+}
+
+// shed answers a request that will not be worked on, and counts it.
+func (a *Admission) shed(ctx *fasthttp.RequestCtx, client, reason string, retryIn time.Duration) {
+	if reason == shedRateLimited {
+		answerShed(ctx, CodeRateLimited, rateLimitedBody, fasthttp.StatusTooManyRequests, a.retryAfter(retryIn))
+	} else {
+		answerShed(ctx, CodeOverloaded, overloadedBody, fasthttp.StatusServiceUnavailable, a.retryAfter(retryIn))
+	}
+	a.m.shed(reason)
+	if a.clients != nil {
+		a.m.clientShed(a.clients.label(client, monoNow()), reason)
+	}
+}
+
+// answerShed answers shed load: 504 on the legacy paths, where it is the
+// one status the C++ client retries (DESIGN.md "Compatibility decisions"
+// 3), else status (503, or 429 over a client's rate); always with
+// Retry-After and a JSON body.
+func answerShed(ctx *fasthttp.RequestCtx, code condcache.ErrorCode, body []byte, status, retryAfter int) {
+	if IsLegacyPath(ctx.Path()) {
+		status = fasthttp.StatusGatewayTimeout
+	}
+	ctx.Response.Reset()
+	ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(retryAfter))
+	ctx.SetUserValue(AnsweredCode{}, string(code))
+	WriteJSON(ctx, status, body)
+}
+
+// retryAfter draws whole seconds from [RetryAfterMin, RetryAfterMax], and
+// no fewer than retryIn rounded up.
+func (a *Admission) retryAfter(retryIn time.Duration) int {
+	return retryAfterSeconds(a.cfg.RetryAfterMin, a.cfg.RetryAfterMax, retryIn)
+}
+
+func retryAfterSeconds(lo, hi, atLeast time.Duration) int {
+	l := max(1, int(math.Ceil(lo.Seconds())))
+	h := max(l, int(hi.Seconds()))
+	s := l + rand.IntN(h-l+1)
+	return max(s, int(math.Ceil(atLeast.Seconds())))
+}
+
+// shedOverloaded answers a request that a database pool refused (an error
+// with CodeOverloaded) like load shed at the door: it did no work either.
+// Its client is counted when the request completes (served).
+func shedOverloaded(ctx *fasthttp.RequestCtx) {
+	var retryAfter int
+	if ad, ok := ctx.UserValue(admissionKey{}).(admitted); ok {
+		retryAfter = ad.a.retryAfter(0)
+		ad.a.m.shed(shedDatabase)
+	} else {
+		// A handler mounted without Admission: the default range.
+		retryAfter = retryAfterSeconds(DefaultRetryAfterMin, DefaultRetryAfterMax, 0)
+	}
+	answerShed(ctx, CodeOverloaded, overloadedBody, fasthttp.StatusServiceUnavailable, retryAfter)
+}
+
+// epoch anchors monoNow.
+var epoch = time.Now()
+
+// monoNow is a monotonic clock in nanoseconds, never 0, for rate limits and
+// label ages (wall-clock jumps must not refill or age anything).
+func monoNow() int64 { return int64(time.Since(epoch)) + 1 }
