@@ -99,6 +99,16 @@ type Config struct {
 	// MaxTimeoutWaiters caps concurrent GET timeout calls; beyond it they
 	// are answered 503 at once.
 	MaxTimeoutWaiters int
+
+	// Admission bounds the reads worked on at once, and optionally each
+	// client's rate; the rest is shed (api.Admission). Proxied writes are
+	// left to the writer's own admission, and GET timeout to
+	// MaxTimeoutWaiters: neither uses this reader's database pools.
+	Admission api.AdmissionConfig
+	// ShutdownDelay is how long Shutdown keeps accepting requests after
+	// /readyz turned 503, so load balancers stop routing here before
+	// connections are refused. Zero: none.
+	ShutdownDelay time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -126,6 +136,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	router   *router.Router
+	admitted fasthttp.RequestHandler // router behind admission control
 	proxy    *writerProxy
 	settings map[string]string // visible settings, secrets removed
 	http     *fasthttp.Server
@@ -161,15 +172,16 @@ func New(svc condcache.ReadService, cfg Config) *Server {
 	}
 	s.proxy = proxy
 	s.router = s.newRouter()
+	s.admitted = api.NewAdmission(cfg.Admission, cfg.Metrics, api.Prefix+"timeout").Wrap(s.router.Handler)
 	s.http = api.NewServer(s.Handler(), s.log, api.ServerLimits{ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
 		IdleTimeout: cfg.IdleTimeout, MaxRequestBodySize: cfg.MaxRequestBodySize, ReadBufferSize: cfg.ReadBufferSize})
 	return s
 }
 
 // Handler returns the request handler: writes under api.Prefix go to the
-// writer, everything else through the router. Panics in handlers are
-// answered 500 JSON instead of taking the process down (fasthttp does not
-// recover them).
+// writer, everything else through admission control to the router. Panics
+// in handlers are answered 500 JSON instead of taking the process down
+// (fasthttp does not recover them).
 func (s *Server) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		defer api.RecoverPanic(ctx, s.log)
@@ -177,7 +189,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 			s.proxyWrite(ctx)
 			return
 		}
-		s.router.Handler(ctx)
+		s.admitted(ctx)
 	}
 }
 
@@ -196,12 +208,13 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.http.Serve(ln)
 }
 
-// Shutdown stops accepting connections, ends long waits, and waits for
+// Shutdown turns /readyz 503 and ends long waits, keeps accepting for
+// Config.ShutdownDelay, then stops accepting connections and waits for
 // in-flight requests to finish or ctx to expire. If ctx expires first, the
 // service calls still running are cancelled and ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stopping) })
-	err := s.http.ShutdownWithContext(ctx)
+	err := api.Shutdown(ctx, s.http, s.cfg.ShutdownDelay)
 	if err != nil {
 		s.cancelBase()
 	}

@@ -10,13 +10,13 @@ package writer
 import (
 	"context"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache"
@@ -81,6 +81,14 @@ type Config struct {
 	RequestTimeout time.Duration
 	// ReadyTimeout bounds each call of Ready.
 	ReadyTimeout time.Duration
+
+	// Admission bounds the requests worked on at once, and optionally each
+	// client's rate; the rest is shed (api.Admission).
+	Admission api.AdmissionConfig
+	// ShutdownDelay is how long Shutdown keeps accepting requests after
+	// /readyz turned 503, so load balancers stop routing here before
+	// connections are refused. Zero: none.
+	ShutdownDelay time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -140,7 +148,10 @@ func New(svc condcache.WriteService, cfg Config) (*Server, error) {
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	s.router = s.newRouter()
-	s.http = api.NewServer(s.Handler(), log, api.ServerLimits{ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+	// Admission comes first: a shed request costs no authentication and no
+	// access-log line (condcache_http_shed_total counts it).
+	admitted := api.NewAdmission(cfg.Admission, cfg.Metrics).Wrap(s.Handler())
+	s.http = api.NewServer(admitted, log, api.ServerLimits{ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
 		IdleTimeout: cfg.IdleTimeout, MaxRequestBodySize: cfg.MaxRequestBodySize, ReadBufferSize: cfg.ReadBufferSize})
 	return s, nil
 }
@@ -160,13 +171,14 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.http.Serve(ln)
 }
 
-// Shutdown stops accepting connections and waits for in-flight requests to
+// Shutdown turns /readyz 503, keeps accepting for Config.ShutdownDelay,
+// then stops accepting connections and waits for in-flight requests to
 // finish or ctx to expire. If ctx expires first, the service calls still
 // running are cancelled (their transactions roll back) and ctx's error is
 // returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stopping) })
-	err := s.http.ShutdownWithContext(ctx)
+	err := api.Shutdown(ctx, s.http, s.cfg.ShutdownDelay)
 	if err != nil {
 		s.cancelBase()
 	}
