@@ -26,7 +26,7 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	maxLag := fs.Duration("max-lag", envDuration("CONDCACHE_MAX_LAG", time.Second), "skip a replica that has not caught up with the primary for this long (env CONDCACHE_MAX_LAG)")
 	maxConns := fs.Int("max-conns", envInt("CONDCACHE_READER_MAX_CONNS", 16), "PostgreSQL pool size per backend (env CONDCACHE_READER_MAX_CONNS)")
 	pprofAddr := addPprofFlag(fs)
-	drain := fs.Duration("drain", envDuration("CONDCACHE_DRAIN", 10*time.Second), "how long shutdown waits for in-flight requests (env CONDCACHE_DRAIN)")
+	sf := addServeFlags(fs, "reader")
 	cacheOpts := addCacheFlags(fs)
 	_ = fs.Parse(args)
 	if err := startPprof(*pprofAddr, logger); err != nil {
@@ -37,14 +37,15 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	primaryPool, err := cdbsql.Connect(ctx, *primary, int32(*maxConns))
+	poolOpts := cdbsql.PoolOptions{MaxConns: int32(*maxConns), AcquireWait: *sf.poolWait}
+	primaryPool, err := cdbsql.ConnectPool(ctx, *primary, poolOpts)
 	if err != nil {
 		return fmt.Errorf("connect to the primary %s: %w", redactDSN(*primary), err)
 	}
 	defer primaryPool.Close()
 	var replicaPools []*pgxpool.Pool
 	for _, dsn := range splitList(*replicas) {
-		p, err := cdbsql.Connect(ctx, dsn, int32(*maxConns))
+		p, err := cdbsql.ConnectPool(ctx, dsn, poolOpts)
 		if err != nil {
 			return fmt.Errorf("connect to the replica %s: %w", redactDSN(dsn), err)
 		}
@@ -84,6 +85,8 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 		Metrics:       api.NewHTTPMetrics(reg),
 		Gatherer:      reg,
 		LookupSources: sources,
+		Admission:     sf.admission(*maxConns * (1 + len(replicaPools))),
+		ShutdownDelay: *sf.shutdownDelay,
 	})
-	return serve(ctx, srv, *addr, *drain, logger, "reader")
+	return serve(ctx, srv, *addr, *sf.shutdownDelay, *sf.drain, logger, "reader")
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
@@ -23,7 +22,7 @@ func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
 	migrate := fs.Bool("migrate", envOr("CONDCACHE_MIGRATE", "true") == "true", "apply schema migrations at start-up (env CONDCACHE_MIGRATE)")
 	maxConns := fs.Int("max-conns", envInt("CONDCACHE_WRITER_MAX_CONNS", 16), "PostgreSQL pool size (env CONDCACHE_WRITER_MAX_CONNS)")
 	pprofAddr := addPprofFlag(fs)
-	drain := fs.Duration("drain", envDuration("CONDCACHE_DRAIN", 10*time.Second), "how long shutdown waits for in-flight requests (env CONDCACHE_DRAIN)")
+	sf := addServeFlags(fs, "writer")
 	cacheOpts := addCacheFlags(fs)
 	_ = fs.Parse(args)
 	if err := startPprof(*pprofAddr, logger); err != nil {
@@ -38,17 +37,29 @@ func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if *migrate {
-		logger.Info("applying migrations", "primary", redactDSN(*primary))
-		if err := cdbsql.Migrate(ctx, *primary); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-	}
-	pool, err := cdbsql.Connect(ctx, *primary, int32(*maxConns))
+	pool, err := cdbsql.ConnectPool(ctx, *primary, cdbsql.PoolOptions{MaxConns: int32(*maxConns), AcquireWait: *sf.poolWait})
 	if err != nil {
 		return fmt.Errorf("connect to the primary %s: %w", redactDSN(*primary), err)
 	}
 	defer pool.Close()
+	// The writer is useless without its primary, which an orchestrator may
+	// start at the same time: wait for it, then migrate.
+	if *migrate {
+		logger.Info("applying migrations", "primary", redactDSN(*primary))
+	}
+	err = cdbsql.Await(ctx, "primary", *primary, logger, func(ctx context.Context) error {
+		if *migrate {
+			return cdbsql.Migrate(ctx, *primary)
+		}
+		return pool.Ping(ctx)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			logger.Info("writer stopped before the primary was reachable")
+			return nil // told to stop: not a failure
+		}
+		return fmt.Errorf("start-up: %w", err)
+	}
 
 	reg := newRegistry()
 	store := cdbsql.NewStore(pool, iovMode)
@@ -81,9 +92,12 @@ func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
 		Metrics:  api.NewHTTPMetrics(reg),
 		Gatherer: reg,
 		Ready:    pool.Ping,
+
+		Admission:     sf.admission(*maxConns),
+		ShutdownDelay: *sf.shutdownDelay,
 	})
 	if err != nil {
 		return err
 	}
-	return serve(ctx, srv, *addr, *drain, logger, "writer")
+	return serve(ctx, srv, *addr, *sf.shutdownDelay, *sf.drain, logger, "writer")
 }
