@@ -24,6 +24,8 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	writerURL := fs.String("writer", envOr("CONDCACHE_WRITER_URL", "http://127.0.0.1:8001"), "writer base URL that write requests are proxied to (env CONDCACHE_WRITER_URL)")
 	mode := fs.String("iov-mode", envOr("CDB_IOV_MODE", "continuous"), "IOV mode, reported by the settings endpoint (env CDB_IOV_MODE)")
 	maxLag := fs.Duration("max-lag", envDuration("CONDCACHE_MAX_LAG", time.Second), "skip a replica that has not caught up with the primary for this long (env CONDCACHE_MAX_LAG)")
+	attemptTimeout := fs.Duration("attempt-timeout", envDuration("CONDCACHE_ATTEMPT_TIMEOUT", cdbsql.DefaultAttemptTimeout),
+		"give up a read on a replica that has not answered within this, and fail over (env CONDCACHE_ATTEMPT_TIMEOUT)")
 	maxConns := fs.Int("max-conns", envInt("CONDCACHE_READER_MAX_CONNS", 16), "PostgreSQL pool size per backend (env CONDCACHE_READER_MAX_CONNS)")
 	pprofAddr := addPprofFlag(fs)
 	sf := addServeFlags(fs, "reader")
@@ -52,7 +54,7 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 		defer p.Close()
 		replicaPools = append(replicaPools, p)
 	}
-	rd := cdbsql.NewReader(primaryPool, replicaPools, cdbsql.ReaderOptions{MaxLag: *maxLag})
+	rd := cdbsql.NewReader(primaryPool, replicaPools, cdbsql.ReaderOptions{MaxLag: *maxLag, AttemptTimeout: *attemptTimeout})
 	rd.Start(ctx)
 	defer rd.Close()
 
