@@ -39,6 +39,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseJSONInt$$' -fuzztime $(FUZZTIME) ./internal/api/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseObject$$' -fuzztime $(FUZZTIME) ./internal/api/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLookup$$' -fuzztime $(FUZZTIME) ./reader/
+	$(GO) test -run '^$$' -fuzz '^FuzzReaderRequest$$' -fuzztime $(FUZZTIME) ./reader/
+	$(GO) test -run '^$$' -fuzz '^FuzzWriterRequest$$' -fuzztime $(FUZZTIME) ./writer/
 	$(GO) test -run '^$$' -fuzz '^FuzzAuthenticate$$' -fuzztime $(FUZZTIME) ./internal/auth/
 
 ## deps: install the PostgreSQL server binaries and redis-server where missing (apt-get as root), or say what to install
