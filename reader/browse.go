@@ -87,6 +87,20 @@ func parseBrowse(args *fasthttp.Args, spec browseSpec) (q condcache.BrowseQuery,
 	return q, true
 }
 
+// checkBrowseText refuses search and filter values that no stored text can
+// match (api.CheckText).
+func checkBrowseText(q condcache.BrowseQuery, spec browseSpec) error {
+	if err := api.CheckText("search", q.Search); err != nil {
+		return err
+	}
+	for _, f := range spec.filters {
+		if err := api.CheckText(f, q.Filters[f]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // clampedInt parses b as an integer clamped to [lo, hi]; unparsable gives
 // def. An integer beyond int64 is clamped by its sign, as Python's
 // arbitrary-precision int() followed by the clamp would.
@@ -108,6 +122,9 @@ func browse[D, T any](
 	sctx, cancel := s.serviceContext()
 	defer cancel()
 	if q, ok := parseBrowse(ctx.QueryArgs(), spec); ok {
+		if err := checkBrowseText(q, spec); err != nil {
+			return err
+		}
 		p, err := page(sctx, q)
 		if err != nil {
 			return err

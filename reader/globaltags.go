@@ -61,7 +61,10 @@ func (s *Server) globalTagByID(ctx *fasthttp.RequestCtx) error {
 // globalTagByName answers GET globalTag/<name>: the full GT, or its summary
 // when "light" is present in any form, even light=0 (API.md §8.26).
 func (s *Server) globalTagByName(ctx *fasthttp.RequestCtx) error {
-	name := api.PathParam(ctx, "name")
+	name, err := api.TextParam(ctx, "name")
+	if err != nil {
+		return err
+	}
 	sctx, cancel := s.serviceContext()
 	defer cancel()
 	if wantsLight(ctx.QueryArgs()) {
@@ -99,9 +102,13 @@ func (s *Server) globalTags(ctx *fasthttp.RequestCtx) error {
 // lists or an unknown GT (API.md §2.6, §8.24). It is written by hand
 // because a Go map would lose the order.
 func (s *Server) globalTagPayloadLists(ctx *fasthttp.RequestCtx) error {
+	name, err := api.TextParam(ctx, "name")
+	if err != nil {
+		return err
+	}
 	sctx, cancel := s.serviceContext()
 	defer cancel()
-	pairs, err := s.svc.GlobalTagPayloadLists(sctx, api.PathParam(ctx, "name"))
+	pairs, err := s.svc.GlobalTagPayloadLists(sctx, name)
 	if err != nil {
 		return err
 	}

@@ -109,6 +109,9 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 		return nil
 	}
 	gt := string(p.globalTag)
+	if err := api.CheckText("gtName", gt); err != nil {
+		return err
+	}
 	sctx, cancel := s.serviceContext()
 	defer cancel()
 	need := condcache.Freshness{Latest: true}

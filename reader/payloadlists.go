@@ -40,9 +40,13 @@ func (s *Server) payloadListByID(ctx *fasthttp.RequestCtx) error {
 // payloadListByName answers GET payload-lists/by-name/<name> with the
 // list's IOV count.
 func (s *Server) payloadListByName(ctx *fasthttp.RequestCtx) error {
+	name, err := api.TextParam(ctx, "name")
+	if err != nil {
+		return err
+	}
 	sctx, cancel := s.serviceContext()
 	defer cancel()
-	pl, err := s.svc.PayloadListByName(sctx, api.PathParam(ctx, "name"))
+	pl, err := s.svc.PayloadListByName(sctx, name)
 	if err != nil {
 		return err
 	}

@@ -47,9 +47,23 @@ func lockGTsUpdate(ctx context.Context, tx pgx.Tx, ids ...int64) (map[int64]lock
 	return lockGTs(ctx, tx, "FOR NO KEY UPDATE OF g", ids)
 }
 
+// lockGTs locks GTs ids in id order, then reads them with their status, in
+// two statements on purpose: in READ COMMITTED, a locking read that had to
+// wait for a concurrent status change rechecks only the new GT row
+// (EvalPlanQual), against the status row of its own older snapshot; the
+// join no longer holds and the GT is left out, so callers saw no GT (the
+// zero status "") and applied unlocked rules to a GT that had just been
+// locked or frozen. The second statement has a new snapshot, which holds
+// every committed change, and under the lock nothing can change it again.
 func lockGTs(ctx context.Context, tx pgx.Tx, lock string, ids []int64) (map[int64]lockedGT, error) {
+	if len(ids) == 0 {
+		return map[int64]lockedGT{}, nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT g.id FROM "GlobalTag" g WHERE g.id = ANY($1) ORDER BY g.id `+lock, ids); err != nil {
+		return nil, err
+	}
 	rows, err := tx.Query(ctx, `SELECT g.id, g.name, s.name FROM `+gtFrom+`
-		WHERE g.id = ANY($1) ORDER BY g.id `+lock, ids)
+		WHERE g.id = ANY($1) ORDER BY g.id`, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -87,12 +87,18 @@ func isJSONMediaType(ct []byte) bool {
 
 // CheckJSON returns nil when body is one well-formed JSON value in UTF-8,
 // else a 400 with "JSON parse error - " and the reason. Invalid UTF-8 is
-// refused rather than silently replaced by U+FFFD, as Python refuses it.
+// refused rather than silently replaced by U+FFFD, as Python refuses it;
+// so is a \u escape of a lone UTF-16 surrogate, which Go would decode as
+// U+FFFD (storing another name than the one sent) and which PostgreSQL
+// cannot store anyway.
 func CheckJSON(body []byte) error {
 	if !utf8.Valid(body) {
 		return parseError("invalid UTF-8 in the request body")
 	}
 	if json.Valid(body) {
+		if at := loneSurrogate(body); at >= 0 {
+			return parseError(fmt.Sprintf("lone UTF-16 surrogate %s in a string (at byte %d)", body[at:at+6], at))
+		}
 		return nil
 	}
 	// Decode only to learn why; json.Valid does not say.
@@ -106,6 +112,61 @@ func CheckJSON(body []byte) error {
 		err = errors.New("invalid JSON")
 	}
 	return parseError(err.Error())
+}
+
+// loneSurrogate returns the offset of the first \uXXXX escape in a string of
+// body, which must be valid JSON, that is a UTF-16 surrogate outside a
+// high-low pair; -1 when there is none.
+func loneSurrogate(body []byte) int {
+	if !bytes.Contains(body, []byte(`\u`)) {
+		return -1
+	}
+	inString := false
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case !inString:
+			inString = c == '"'
+		case c == '"':
+			inString = false
+		case c == '\\':
+			// Valid JSON: an escape letter follows, and after u four hex digits.
+			i++
+			if body[i] != 'u' {
+				continue
+			}
+			switch r := hex4(body[i+1 : i+5]); {
+			case r >= 0xd800 && r < 0xdc00:
+				if i+11 <= len(body) && body[i+5] == '\\' && body[i+6] == 'u' {
+					if r2 := hex4(body[i+7 : i+11]); r2 >= 0xdc00 && r2 < 0xe000 {
+						i += 10
+						continue
+					}
+				}
+				return i - 1
+			case r >= 0xdc00 && r < 0xe000:
+				return i - 1
+			}
+			i += 4
+		}
+	}
+	return -1
+}
+
+// hex4 is the value of four hexadecimal digits, already known to be valid.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 func parseError(reason string) error {

@@ -4,8 +4,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache"
 )
 
 // LastQueryArg returns the last value of the query parameter key and whether
@@ -36,6 +39,28 @@ func PathParam(ctx *fasthttp.RequestCtx, name string) string {
 		return d
 	}
 	return v
+}
+
+// CheckText refuses, with a 400 naming param, a decoded path or query
+// parameter that is compared with stored text but holds a NUL character or
+// is not valid UTF-8 ("%00", "%ff"). PostgreSQL text can hold neither, so no
+// stored name equals such a value, and the database would fail the query
+// (an internal error) instead of finding nothing.
+func CheckText(param, v string) error {
+	switch {
+	case strings.IndexByte(v, 0) >= 0:
+		return condcache.Errorf(condcache.EInvalid, "%s: %s", param, MsgNullCharacter)
+	case !utf8.ValidString(v):
+		return condcache.Errorf(condcache.EInvalid, "%s: Not valid UTF-8 once percent-decoded.", param)
+	}
+	return nil
+}
+
+// TextParam is PathParam for a parameter compared with stored names,
+// refused by CheckText when it cannot be one.
+func TextParam(ctx *fasthttp.RequestCtx, name string) (string, error) {
+	v := PathParam(ctx, name)
+	return v, CheckText(name, v)
 }
 
 // ParseInt parses a decimal integer with an optional sign and surrounding
