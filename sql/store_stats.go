@@ -13,9 +13,10 @@ import (
 //
 // Why: right after a large clone the planner still has the statistics from
 // before it, and the visibility map does not cover the new pages. Measured
-// with BenchmarkLookupVsTableSize (sphenix + 10 clones, 1.1M rows): 16 ms
-// per lookup until ANALYZE, 1.4 ms after, and index-only scans fetching
-// hundreds of heap pages per lookup until VACUUM. Autovacuum gets there on
+// on sphenix + 10 clones (1.1M rows) with the benchmark that
+// `condcache loadtest scaling` replaced: 16 ms per lookup until ANALYZE,
+// 1.4 ms after, and index-only scans fetching hundreds of heap pages per
+// lookup until VACUUM. Autovacuum gets there on
 // its own, but only after its nap and thresholds; a sPHENIX GT is cloned
 // (100k rows) before a production pass starts reading it.
 const largeWriteRows = 50_000

@@ -14,20 +14,29 @@ const (
 	replicaUsable  = `condcache_backend_usable{backend="replica1"}`
 )
 
+// uncachedOnReplica starts a stack with one replica and no cache, and a GT
+// whose lookup at run 5 answers "before.root", once the reader reads it
+// from the replica.
+func uncachedOnReplica(t *testing.T) (tp *topology, f *fixture, reader string) {
+	t.Helper()
+	tp = start(t, localstack.Options{Replicas: 1}, localstack.ServerOptions{})
+	f = newFixture(t, tp.servers.WriterURL)
+	f.mustInsert(t, "before.root", 0)
+	reader = tp.servers.ReaderURL
+	eventually(t, 20*time.Second, "lookups read the replica", func() bool {
+		_, _, _ = call("GET", f.lookupURL(reader, 5), nil)
+		return metric(reader, replicaLookups) > 0
+	})
+	return tp, f, reader
+}
+
 // TestReplicaKilled: a replica killed under steady lookup load (no cache,
 // so every lookup reads PostgreSQL) costs no failed lookup: reads caught on
 // it are retried on the primary. Restarted, it is back in rotation by
 // itself. Protection: the router's failover to the next backend
 // (sql/backend_route.go doAt).
 func TestReplicaKilled(t *testing.T) {
-	tp := start(t, localstack.Options{Replicas: 1}, localstack.ServerOptions{})
-	f := newFixture(t, tp.servers.WriterURL)
-	f.mustInsert(t, "before.root", 0)
-	reader := tp.servers.ReaderURL
-	eventually(t, 20*time.Second, "lookups read the replica", func() bool {
-		_, _, _ = call("GET", f.lookupURL(reader, 5), nil)
-		return metric(reader, replicaLookups) > 0
-	})
+	tp, f, reader := uncachedOnReplica(t)
 
 	load := startLoad(f.lookupURL(reader, 5), "before.root", 8, false)
 	time.Sleep(time.Second)
@@ -56,14 +65,7 @@ func TestReplicaKilled(t *testing.T) {
 // per-attempt timeout on replicas (sql ReaderOptions.AttemptTimeout); with
 // it removed, reads caught on the frozen replica wait the whole 6 s.
 func TestSlowReplica(t *testing.T) {
-	tp := start(t, localstack.Options{Replicas: 1}, localstack.ServerOptions{})
-	f := newFixture(t, tp.servers.WriterURL)
-	f.mustInsert(t, "before.root", 0)
-	reader := tp.servers.ReaderURL
-	eventually(t, 20*time.Second, "lookups read the replica", func() bool {
-		_, _, _ = call("GET", f.lookupURL(reader, 5), nil)
-		return metric(reader, replicaLookups) > 0
-	})
+	tp, f, reader := uncachedOnReplica(t)
 
 	load := startLoad(f.lookupURL(reader, 5), "before.root", 8, false)
 	time.Sleep(time.Second)

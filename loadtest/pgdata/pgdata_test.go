@@ -41,16 +41,21 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// newDatabase creates a migrated database on the stack's primary and
+// returns a pool on it (a pgdata.NewDatabase).
+func newDatabase(ctx context.Context, name string) (*pgxpool.Pool, error) {
+	if err := stack.CreateDatabase(ctx, name); err != nil {
+		return nil, err
+	}
+	if err := cdbsql.Migrate(ctx, stack.Primary.DSN(name)); err != nil {
+		return nil, err
+	}
+	return pgxpool.New(ctx, stack.Primary.DSN(name))
+}
+
 func TestLoadSmall(t *testing.T) {
 	ctx := t.Context()
-	if err := stack.CreateDatabase(ctx, "small"); err != nil {
-		t.Fatal(err)
-	}
-	dsn := stack.Primary.DSN("small")
-	if err := cdbsql.Migrate(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(ctx, dsn)
+	pool, err := newDatabase(ctx, "small")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,16 +116,7 @@ func TestLoadSmall(t *testing.T) {
 // up every type of the GT, and the table grows by one GT's rows per clone.
 func TestScalingSeries(t *testing.T) {
 	ctx := t.Context()
-	o := pgdata.ScaleOptions{Lookups: 50, Progress: io.Discard,
-		NewDatabase: func(ctx context.Context, name string) (*pgxpool.Pool, error) {
-			if err := stack.CreateDatabase(ctx, name); err != nil {
-				return nil, err
-			}
-			if err := cdbsql.Migrate(ctx, stack.Primary.DSN(name)); err != nil {
-				return nil, err
-			}
-			return pgxpool.New(ctx, stack.Primary.DSN(name))
-		}}
+	o := pgdata.ScaleOptions{Lookups: 50, Progress: io.Discard, NewDatabase: newDatabase}
 	small, _ := pgdata.PresetNamed("small")
 	sizes, err := pgdata.TableSizeSeries(ctx, o, []pgdata.Preset{small})
 	if err != nil {
@@ -147,13 +143,7 @@ func TestScalingSeries(t *testing.T) {
 func TestPgbenchLookup(t *testing.T) {
 	ctx := t.Context()
 	const db = "pgbench"
-	if err := stack.CreateDatabase(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if err := cdbsql.Migrate(ctx, stack.Primary.DSN(db)); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(ctx, stack.Primary.DSN(db))
+	pool, err := newDatabase(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
