@@ -57,7 +57,7 @@ func (p Pgbench) Run(ctx context.Context) (*Result, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("pgbench: %w\n%s", err, out.String())
 	}
-	res := &Result{Target: "pgbench (lookup SQL)", Workload: "reco", Mode: "closed",
+	res := &Result{Target: fmt.Sprintf("pgbench (lookup SQL, %d clients)", p.Connections), Workload: "reco", Mode: "closed",
 		Connections: p.Connections, Seconds: float64(secs), Errors: map[string]int64{}, hist: newHist()}
 	logs, err := filepath.Glob(filepath.Join(dir, "tx.*"))
 	if err != nil {
