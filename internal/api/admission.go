@@ -137,13 +137,9 @@ func NewAdmission(cfg AdmissionConfig, m *HTTPMetrics, exempt ...string) *Admiss
 }
 
 // admissionKey is the user-value key under which Wrap leaves the request's
-// admission, for AnswerError to shed a request a database pool refused.
+// *Admission, for AnswerError to shed a request a database pool refused. A
+// pointer boxes without allocating, on every request.
 type admissionKey struct{}
-
-type admitted struct {
-	a      *Admission
-	client string
-}
 
 // Wrap returns h behind the admission control.
 func (a *Admission) Wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
@@ -167,7 +163,7 @@ func (a *Admission) Wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 			return
 		}
 		defer a.release()
-		ctx.SetUserValue(admissionKey{}, admitted{a, client})
+		ctx.SetUserValue(admissionKey{}, a)
 		start := time.Now()
 		h(ctx)
 		a.served(ctx, client, time.Since(start))
@@ -279,9 +275,9 @@ func retryAfterSeconds(lo, hi, atLeast time.Duration) int {
 // Its client is counted when the request completes (served).
 func shedOverloaded(ctx *fasthttp.RequestCtx) {
 	var retryAfter int
-	if ad, ok := ctx.UserValue(admissionKey{}).(admitted); ok {
-		retryAfter = ad.a.retryAfter(0)
-		ad.a.m.shed(shedDatabase)
+	if a, ok := ctx.UserValue(admissionKey{}).(*Admission); ok {
+		retryAfter = a.retryAfter(0)
+		a.m.shed(shedDatabase)
 	} else {
 		// A handler mounted without Admission: the default range.
 		retryAfter = retryAfterSeconds(DefaultRetryAfterMin, DefaultRetryAfterMax, 0)
