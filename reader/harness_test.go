@@ -1,17 +1,17 @@
 package reader
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/condcache/condcache/internal/syncbuf"
 )
 
 // testReader is a reader served on an in-memory listener, with a client
@@ -21,12 +21,12 @@ type testReader struct {
 	srv    *Server
 	svc    *fakeService
 	client *fasthttp.HostClient
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 }
 
 func newTestReader(t *testing.T, svc *fakeService, cfg Config) *testReader {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := New(svc, cfg)
 	ln := fasthttputil.NewInmemoryListener()
@@ -119,23 +119,6 @@ func (a *answer) detail(t *testing.T) (detail, code string) {
 	detail, _ = m["detail"].(string)
 	code, _ = m["code"].(string)
 	return detail, code
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // waitFor polls cond for up to 5 s.

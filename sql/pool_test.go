@@ -1,7 +1,6 @@
 package sql_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/syncbuf"
 	cdbsql "github.com/condcache/condcache/sql"
 )
 
@@ -99,7 +99,7 @@ func TestAwaitClosedPortThenListener(t *testing.T) {
 	u.User = url.UserPassword(u.User.Username(), "hunter2")
 	dsn := u.String()
 
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -128,7 +128,7 @@ func TestAwaitClosedPortThenListener(t *testing.T) {
 // TestAwaitGivesUp: a refusal that waiting will not fix (a database that
 // does not exist) ends Await at once; a context that ends ends it too.
 func TestAwaitGivesUp(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -200,21 +200,4 @@ func forward(t *testing.T, port int, target string) {
 			wg.Go(func() { _, _ = io.Copy(c, d); c.Close() })
 		}
 	})
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -2,7 +2,6 @@ package writer
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/syncbuf"
 )
 
 // ts is the timestamp of every row the fake returns.
@@ -218,31 +218,13 @@ type testServer struct {
 	svc  *fakeService
 	ln   *fasthttputil.InmemoryListener
 	cl   *fasthttp.Client
-	logs *syncBuffer
-}
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	logs *syncbuf.Buffer
 }
 
 func startServer(t *testing.T, cfg Config) *testServer {
 	t.Helper()
 	svc := &fakeService{}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

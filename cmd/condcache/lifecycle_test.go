@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/condcache/condcache/internal/localstack"
+	"github.com/condcache/condcache/internal/syncbuf"
 )
 
 // TestMain lets a test run this binary as the condcache command: with
@@ -63,7 +62,7 @@ func TestWriterLifecycle(t *testing.T) {
 	}
 	u.User = url.UserPassword(u.User.Username(), "hunter2") // trust auth ignores it; logs must too
 	addr := freeAddr(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cmd := exec.CommandContext(ctx, os.Args[0], "writer", "-addr", addr, "-primary", u.String(),
 		"-shutdown-delay", "1s", "-drain", "20s")
 	cmd.Env = append(os.Environ(), "CONDCACHE_TEST_MAIN=1", "CONDCACHE_REDIS_URL=")
@@ -171,7 +170,7 @@ func TestWriterLifecycle(t *testing.T) {
 // primary ends it at once, with status 0.
 func TestWriterStopsWhileWaiting(t *testing.T) {
 	port := freeAddr(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cmd := exec.Command(os.Args[0], "writer", "-addr", freeAddr(t), "-primary", "postgres://u:hunter2@"+port+"/x?sslmode=disable")
 	cmd.Env = append(os.Environ(), "CONDCACHE_TEST_MAIN=1", "CONDCACHE_REDIS_URL=")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -237,21 +236,4 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() boo
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
