@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/redact"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -34,7 +35,7 @@ func newWriterProxy(rawURL string, timeout time.Duration, maxBody int) (*writerP
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("writer URL %q is not an http(s) URL", api.RedactCredentials(rawURL))
+		return nil, fmt.Errorf("writer URL %q is not an http(s) URL", redact.Credentials(rawURL))
 	}
 	tls := u.Scheme == "https"
 	host := u.Host
@@ -159,7 +160,7 @@ func setForwarded(h *fasthttp.RequestHeader, ctx *fasthttp.RequestCtx) {
 // is the transport error (it names the writer's address, never the
 // request's headers).
 func (s *Server) writerUnavailable(ctx *fasthttp.RequestCtx, err error) {
-	reason := api.RedactCredentials(err.Error())
+	reason := redact.Credentials(err.Error())
 	s.log.Warn("writer unavailable", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", reason)
 	body := append([]byte(nil), `{"detail":`...)
 	body = wire.AppendString(body, "writer unavailable: "+reason)

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/redact"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -51,14 +52,14 @@ func AnswerError(ctx *fasthttp.RequestCtx, log *slog.Logger, route, failed strin
 	case IsAppError(err):
 		if condcache.ErrorCodeOf(err) == condcache.EUnavailable {
 			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
-			log.Warn("backend unavailable", "route", route, "path", string(ctx.Path()), "err", redact(err))
+			log.Warn("backend unavailable", "route", route, "path", string(ctx.Path()), "err", redactErr(err))
 		}
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		log.Warn("service call timed out", "route", route, "path", string(ctx.Path()), "err", redact(err))
+		log.Warn("service call timed out", "route", route, "path", string(ctx.Path()), "err", redactErr(err))
 		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
 		err = ErrServiceTimeout
 	default:
-		log.Error(failed, "route", route, "path", string(ctx.Path()), "err", redact(err))
+		log.Error(failed, "route", route, "path", string(ctx.Path()), "err", redactErr(err))
 		err = ErrInternal
 	}
 	ctx.SetUserValue(AnsweredCode{}, string(condcache.ErrorCodeOf(err)))
@@ -69,13 +70,13 @@ func AnswerError(ctx *fasthttp.RequestCtx, log *slog.Logger, route, failed strin
 // JSON answer, so one bad request cannot take a server down.
 func RecoverPanic(ctx *fasthttp.RequestCtx, log *slog.Logger) {
 	if p := recover(); p != nil {
-		log.Error("handler panic", "path", string(ctx.Path()), "panic", RedactCredentials(fmt.Sprint(p)), "stack", string(debug.Stack()))
+		log.Error("handler panic", "path", string(ctx.Path()), "panic", redact.Credentials(fmt.Sprint(p)), "stack", string(debug.Stack()))
 		ctx.Response.Reset()
 		ctx.SetUserValue(AnsweredCode{}, string(condcache.EInternal))
 		WriteError(ctx, ErrInternal)
 	}
 }
 
-// redact renders err for logs without credentials (errors from the
+// redactErr renders err for logs without credentials (errors from the
 // database layer may quote a DSN).
-func redact(err error) string { return RedactCredentials(err.Error()) }
+func redactErr(err error) string { return redact.Credentials(err.Error()) }

@@ -1,11 +1,9 @@
 package api
 
 import (
-	"regexp"
-	"strings"
-
 	"github.com/valyala/fasthttp"
 
+	"github.com/condcache/condcache/internal/redact"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -28,34 +26,15 @@ func Healthz(ctx *fasthttp.RequestCtx) {
 // Readyz answers the readiness probe from the outcome of a readiness check:
 // 200 {"status":"ready"}, or 503 {"status":"unavailable","detail":<reason>}
 // so a load balancer stops routing here. The reason is redacted of
-// credentials (RedactCredentials) since probes are often exposed.
+// credentials (redact.Credentials) since probes are often exposed.
 func Readyz(ctx *fasthttp.RequestCtx, err error) {
 	if err == nil {
 		WriteJSON(ctx, fasthttp.StatusOK, []byte(`{"status":"ready"}`))
 		return
 	}
 	b := append([]byte(nil), `{"status":"unavailable","detail":`...)
-	b = wire.AppendString(b, RedactCredentials(err.Error()))
+	b = wire.AppendString(b, redact.Credentials(err.Error()))
 	b = append(b, `,"code":"unavailable"}`...)
 	ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
 	WriteJSON(ctx, fasthttp.StatusServiceUnavailable, b)
-}
-
-// credentialsInURL matches the userinfo of a URL ("postgres://user:pw@")
-// and key=value passwords of libpq connection strings.
-var credentialsInURL = regexp.MustCompile(`(?i)(://)[^/@\s]*@|(password|passwd|pwd)=\S*`)
-
-// RedactCredentials hides the user info of URLs and password=… pairs in
-// s, for log lines and probe answers built from error texts that may quote
-// a DSN.
-func RedactCredentials(s string) string {
-	return credentialsInURL.ReplaceAllStringFunc(s, func(m string) string {
-		if m[0] == ':' {
-			return "://***@"
-		}
-		if i := strings.IndexByte(m, '='); i >= 0 {
-			return m[:i+1] + "***"
-		}
-		return "***"
-	})
 }

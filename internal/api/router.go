@@ -8,6 +8,8 @@ import (
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache/internal/redact"
 )
 
 // ExactRouter returns a router that matches paths exactly, as the reference
@@ -56,7 +58,7 @@ func ReadyHandler(base context.Context, stopping <-chan struct{}, timeout time.D
 		defer cancel()
 		err := check(rctx)
 		if err != nil {
-			log.Warn("not ready", "err", RedactCredentials(err.Error()))
+			log.Warn("not ready", "err", redact.Credentials(err.Error()))
 		}
 		Readyz(ctx, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache/internal/redact"
 )
 
 // ServerLimits are the connection limits both servers take from their
@@ -42,7 +44,7 @@ func NewServer(h fasthttp.RequestHandler, log *slog.Logger, l ServerLimits) *fas
 type fasthttpLogger struct{ log *slog.Logger }
 
 func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Warn(RedactCredentials(fmt.Sprintf(format, args...)), "source", "fasthttp")
+	l.log.Warn(redact.Credentials(fmt.Sprintf(format, args...)), "source", "fasthttp")
 }
 
 // SetDefault sets *v to def when it is not positive (a zero configuration

@@ -20,7 +20,7 @@ import (
 // logs, also while the primary is down and every error path logs. The
 // secrets are random, so any occurrence is a leak. Protection: the
 // redaction of database URLs in logs and errors (cmd/condcache redactDSN,
-// api.RedactCredentials); with it removed the writer logs the password at
+// api.redact.Credentials); with it removed the writer logs the password at
 // start-up.
 func TestNoSecretLeaks(t *testing.T) {
 	password, secret := randomHex(t, "pw-"), randomHex(t, "jwt-")

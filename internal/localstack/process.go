@@ -7,12 +7,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/condcache/condcache/internal/redact"
 )
 
 // command describes how to run one child process.
@@ -68,7 +69,7 @@ func (p *proc) start(c command) error {
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}
 	fmt.Fprintf(logf, "=== localstack %s: %s %s\n",
-		time.Now().UTC().Format(time.RFC3339), c.path, urlPasswords.ReplaceAllString(strings.Join(c.args, " "), "$1***@"))
+		time.Now().UTC().Format(time.RFC3339), c.path, redact.Credentials(strings.Join(c.args, " ")))
 
 	cmd := exec.Command(c.path, c.args...)
 	cmd.Dir = c.dir
@@ -181,10 +182,6 @@ func (p *proc) kill() error {
 	}
 	return nil
 }
-
-// urlPasswords matches the password of a URL (scheme://user:password@),
-// which the log header of a command must not show.
-var urlPasswords = regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`)
 
 // signalTree sends sig to the process and all its descendants; a no-op when
 // it is not running.
