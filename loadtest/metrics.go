@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -42,4 +43,28 @@ func scrapeLookups(target string) (hits, total float64, ok bool) {
 		}
 	}
 	return hits, total, ok
+}
+
+// Metric reads one series of target's /metrics, named exactly as exposed
+// (e.g. `condcache_lookups_total{source="redis"}`); 0 when the target does
+// not expose it.
+func Metric(target, series string) (float64, error) {
+	url := strings.TrimRight(target, "/") + "/metrics"
+	status, body, err := fasthttp.GetTimeout(nil, url, 5*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	if status != fasthttp.StatusOK {
+		return 0, fmt.Errorf("%s: HTTP %d", url, status)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0, fmt.Errorf("metric %s: %w", series, err)
+			}
+			return f, nil
+		}
+	}
+	return 0, nil
 }

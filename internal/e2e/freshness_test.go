@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -253,27 +251,7 @@ func metric(t testing.TB, baseURL, series string) float64 {
 }
 
 // readMetric is metric for callers without a test at hand.
-func readMetric(baseURL, series string) (float64, error) {
-	res, err := http.Get(baseURL + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				return 0, fmt.Errorf("metric %s: %w", series, err)
-			}
-			return f, nil
-		}
-	}
-	return 0, nil
-}
+func readMetric(baseURL, series string) (float64, error) { return loadtest.Metric(baseURL, series) }
 
 const (
 	redisLookups  = `condcache_lookups_total{source="redis"}`

@@ -7,11 +7,11 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/condcache/condcache/loadtest"
 )
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}
@@ -107,21 +107,11 @@ func (f *fixture) lookupURL(readerBase string, major int64) string {
 }
 
 // metric reads one series (its exact text before the value) from the
-// /metrics of base; -1 when absent or unreachable.
+// /metrics of base: 0 when absent, -1 when unreachable.
 func metric(base, series string) float64 {
-	res, err := httpClient.Get(base + "/metrics")
+	v, err := loadtest.Metric(base, series)
 	if err != nil {
 		return -1
 	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err == nil {
-				return f
-			}
-		}
-	}
-	return -1
+	return v
 }
