@@ -31,34 +31,35 @@ type IOVSplit struct {
 // NeighbourhoodNote is the contract between PlanAttach and whoever fetches
 // the existing IOVs (the SQL layer). Neighbourhood is its executable form.
 //
-// In SQL, with L the list, s = (sM, sm), e = (eM, em) and n's own id
-// excluded everywhere, one way to fetch it is:
+// In SQL, with L the list, s = (sM, sm), e = (eM, em), one way to fetch it is:
 //
 //	(a) WHERE payload_list_id = L AND (major_iov, minor_iov) >= (sM, sm)
 //	        AND (major_iov, minor_iov) <= (eM, em)
 //	(b) WHERE payload_list_id = L AND (major_iov, minor_iov) < (sM, sm)
 //	    ORDER BY major_iov DESC, minor_iov DESC, id DESC LIMIT 1
-//	(c) WHERE payload_list_id = L
-//	    ORDER BY major_iov DESC, minor_iov DESC, id DESC LIMIT 1
-//	    (or: WHERE ... AND (major_iov, minor_iov) > (eM, em)
-//	    ORDER BY major_iov, minor_iov, id LIMIT 1)
-const NeighbourhoodNote = `PlanAttach(mode, status, existing, n) reads only these IOVs attached to the target list (n itself excluded), where IOVs are ordered by (start, id): start = (major_iov, minor_iov) compared lexicographically, then id, a higher id being later:
+//	(c) WHERE payload_list_id = L AND (major_iov, minor_iov) > (eM, em)
+//	    ORDER BY major_iov, minor_iov, id LIMIT 1
+const NeighbourhoodNote = `PlanAttach(mode, status, existing, n) reads only these IOVs attached to the target list (n itself included when it is already there), where IOVs are ordered by (start, id): start = (major_iov, minor_iov) compared lexicographically, then id, a higher id being later:
 (a) every IOV X with n.start <= X.start <= n.end (both bounds inclusive, in both modes);
 (b) the last IOV with X.start < n.start, i.e. the greatest (start, id) among them;
-(c) if the list has IOVs starting after n.end, at least one of them: the last IOV of the list (greatest (start, id) overall) or the first one after n.end (smallest (start, id) with X.start > n.end) both do. Only the locked online-open special case uses it, to know whether n starts after every IOV, so it may be skipped unless status is "locked" and n's end is online-open (end major 0 or MAX, end minor MAX).
-Any superset, up to the whole list, gives the same plan or error, in any order. No rule changes, or refuses because of, an IOV that starts after n.end. Order by (major_iov, minor_iov, id), not by comb_iov: stored comb_iov values can be stale (API.md 1.7), and the two orders differ for negative minors.`
+(c) the first IOV after n.end (smallest (start, id) with X.start > n.end), if any. The discrete rules use it to know whether an IOV starts just after n.end, the locked online-open special case to know whether n would start after every IOV.
+Any superset, up to the whole list, gives the same plan or error, in any order. No rule changes an IOV that starts after n.end. Order by (major_iov, minor_iov, id), not by comb_iov: stored comb_iov values can be stale (docs/compatibility.md "comb_iov"); for minors >= 0 the two orders agree.`
 
 // Neighbourhood returns the IOVs of existing that PlanAttach needs for n, as
-// defined by NeighbourhoodNote, in (start, id) order. For part (c) it takes the
-// last IOV of the list, whatever the status.
+// defined by NeighbourhoodNote, in (start, id) order.
 func Neighbourhood(existing []PayloadIOV, n PayloadIOV) []PayloadIOV {
-	rows := sortedRows(existing, n)
+	rows := slices.Clone(existing)
+	slices.SortFunc(rows, compareRows)
 	var out []PayloadIOV
+	firstAfter := true
 	for i, x := range rows {
 		inRange := !x.Start.Less(n.Start) && x.Start.Compare(n.End) <= 0
 		lastBeforeStart := x.Start.Less(n.Start) && (i+1 == len(rows) || !rows[i+1].Start.Less(n.Start))
-		last := i+1 == len(rows)
-		if inRange || lastBeforeStart || last {
+		after := n.End.Less(x.Start) && firstAfter
+		if after {
+			firstAfter = false
+		}
+		if inRange || lastBeforeStart || after {
 			out = append(out, x)
 		}
 	}
@@ -66,36 +67,45 @@ func Neighbourhood(existing []PayloadIOV, n PayloadIOV) []PayloadIOV {
 }
 
 // PlanAttach computes the attach of n into a list whose attached IOVs are
-// existing, for a GT of the given status: locked rules (API.md §3.5, nothing
-// existing changes, conflicts refused) for StatusLocked, unlocked rules
-// (§3.4: swallow, trim, split, shift) for anything else. StatusFrozen should be
-// refused by the caller before; PlanAttach refuses it too (ELocked,
-// "Global Tag is frozen.").
+// existing, for a GT of the given status, so that the attach invariant holds
+// (docs/design.md "The attach invariant"): inside n's range n answers every
+// lookup, and every point outside it that had an answer keeps its payload.
+//
+// Unlocked rules (any status but locked and frozen, or a detached list), in
+// the terms of the compatible lookup (latest start at or before the point,
+// ties to the highest id); z is the first point after n (n.end in continuous
+// mode, the point after n.end in discrete mode):
+//  1. Every IOV starting inside n's range [s, z) is detached, except the one
+//     that answers at z when it still holds there: its start moves to z.
+//  2. P, the IOV answering at s, when it starts before s and reaches s, is
+//     trimmed to end just before s.
+//  3. When P also answers at z and still holds there (n lies inside it), a
+//     copy of P covering [z, P.end] is added.
+//
+// On lists without overlapping IOVs these are the reference-intended steps
+// of docs/compatibility.md "Attach rules" (swallow, trim, split, shift);
+// on lists with overlaps (bulk loads of open-ended IOVs, legacy data) they
+// are what keeps the invariant, where the reference's steps would let a split
+// copy tie with a later IOV or leave IOVs starting inside n.
+//
+// Locked rules: nothing existing changes; n is refused (ELocked, the
+// reference's "GT is LOCKED…" text quoting the conflicting IOV) when an IOV
+// starts at n's start, when the IOV answering at s still holds there, or when
+// an IOV starts inside n's range, except in the online special case: n and
+// the last IOV of the list are online-open and n starts after it. StatusFrozen
+// is refused (ELocked, "Global Tag is frozen.").
 //
 // mode is ModeContinuous ([start, end), also for "") or ModeDiscrete
-// ([start, end] inclusive, DESIGN.md "Compatibility decisions" 2). Where the
-// reference leaves a choice:
-//   - Ties between IOVs with the same start are broken by id: IOVs are
-//     ordered by (start, id) and the higher id is the later one. So the
-//     predecessor P is the greatest (start, id) with start <= n.start (< in
-//     locked mode), the successor S the smallest (start, id) with start >
-//     n.start, the locked "same start" IOV quoted is the one with the highest
-//     id and the online special case looks at the greatest (start, id). A
-//     split copy counts as later than an existing IOV with the same start (it
-//     gets a new, higher id).
-//   - An IOV that a trim or shift would leave empty or inverted is detached
-//     instead (DESIGN.md decision 1), and a split copy that would be empty is
-//     not made; so a plan never produces an invalid IOV, even where the point
-//     before or after a bound does not exist.
+// ([start, end] inclusive). An IOV that a trim or move would leave empty or
+// inverted is detached instead, and a split copy that would be empty is not
+// made, so a plan never produces an invalid IOV.
 //
 // existing must hold at least the neighbourhood of n (see NeighbourhoodNote);
-// it may hold the whole list, in any order. A row with n's id (n already in
-// the list) is ignored: re-attaching an IOV to its own list changes nothing
-// because of itself. Existing IOVs are expected not to overlap; if they do,
-// the steps are still applied as written, to P and S only.
+// it may hold the whole list, in any order. A row with n's id is n already in
+// the list: the unlocked rules leave it in place (its bounds taken from n),
+// the locked rules ignore it.
 //
-// A locked refusal is an *Error with code ELocked and the reference's
-// "GT is LOCKED…" detail; an invalid n or mode is EInvalid or EInternal.
+// An invalid n or mode is EInvalid or EInternal.
 func PlanAttach(mode IOVMode, status string, existing []PayloadIOV, n PayloadIOV) (AttachPlan, error) {
 	r, err := rulesFor(mode)
 	if err != nil {
@@ -104,14 +114,13 @@ func PlanAttach(mode IOVMode, status string, existing []PayloadIOV, n PayloadIOV
 	if !r.valid(n.Start, n.End) {
 		return AttachPlan{}, Errorf(EInvalid, "IOV %v→%v is not a valid %s range", n.Start, n.End, r.mode())
 	}
-	rows := sortedRows(existing, n)
 	switch status {
 	case StatusFrozen:
 		return AttachPlan{}, Errorf(ELocked, "Global Tag is frozen.")
 	case StatusLocked:
-		return AttachPlan{}, checkLocked(r, rows, n)
+		return AttachPlan{}, checkLocked(r, sortedRows(existing, n, false), n)
 	}
-	return planUnlocked(r, rows, n), nil
+	return planUnlocked(r, sortedRows(existing, n, true), n), nil
 }
 
 // iovRules holds what differs between continuous ([start, end)) and discrete
@@ -177,14 +186,19 @@ func compareRows(a, b PayloadIOV) int {
 	return a.End.Compare(b.End)
 }
 
-// sortedRows returns a sorted copy of existing without n itself (a zero id is
-// not a stored row, so it never matches).
-func sortedRows(existing []PayloadIOV, n PayloadIOV) []PayloadIOV {
+// sortedRows returns a sorted copy of existing in which a row with n's id (n
+// already in the list; a zero id is not a stored row) is replaced by n when
+// keepN is set, and dropped otherwise.
+func sortedRows(existing []PayloadIOV, n PayloadIOV, keepN bool) []PayloadIOV {
 	rows := make([]PayloadIOV, 0, len(existing))
 	for _, x := range existing {
-		if n.ID == 0 || x.ID != n.ID {
-			rows = append(rows, x)
+		if n.ID != 0 && x.ID == n.ID {
+			if !keepN {
+				continue
+			}
+			x = n
 		}
+		rows = append(rows, x)
 	}
 	slices.SortFunc(rows, compareRows)
 	return rows
@@ -227,104 +241,58 @@ func lockedConflict(n, x PayloadIOV) error {
 		x.PayloadURL, x.Start.Major, x.Start.Minor, x.End.Major, x.End.Minor)}
 }
 
-// slot is one IOV of the list while an unlocked plan is computed.
-type slot struct {
-	id         int64
-	start, end Point
-	detached   bool // swallowed, or emptied by a trim or shift
-	moved      bool // bounds changed
-}
-
-// setBounds gives s new bounds, or detaches it when they do not exist or
-// would make it empty or inverted (DESIGN.md decision 1).
-func (s *slot) setBounds(r iovRules, start, end Point, ok bool) {
-	if !ok || !r.valid(start, end) {
-		s.detached = true
-		return
-	}
-	s.start, s.end, s.moved = start, end, true
-}
-
-// planUnlocked applies API.md §3.4 steps 1-3 (reference-intended), or their
-// discrete reading, to rows sorted by (start, id).
+// planUnlocked applies the unlocked rules of PlanAttach to rows sorted by
+// (start, id), n among them if it is already in the list.
 func planUnlocked(r iovRules, rows []PayloadIOV, n PayloadIOV) AttachPlan {
-	s, e := n.Start, n.End
-	slots := make([]slot, len(rows))
+	s := n.Start
+	z, hasZ := r.startAfter(n.End) // no z: n runs to the last point there is
+	inRange := func(p Point) bool { return !p.Less(s) && (!hasZ || p.Less(z)) }
+	holdsAt := func(x PayloadIOV, p Point) bool { return !p.Less(x.Start) && r.reaches(x.End, p) }
+
+	// The answers at s and at z, in the list as it is.
+	p, a := answerAt(rows, s), -1
+	if hasZ {
+		a = answerAt(rows, z)
+	}
+
+	var plan AttachPlan
 	for i, x := range rows {
-		slots[i] = slot{id: x.ID, start: x.Start, end: x.End}
-	}
-
-	// 1. Swallow every IOV inside n. (start <= e only matters for inverted
-	// rows; it keeps rows starting after n out of the neighbourhood.)
-	for i := range slots {
-		x := &slots[i]
-		if !x.start.Less(s) && x.start.Compare(e) <= 0 && x.end.Compare(e) <= 0 {
-			x.detached = true
-		}
-	}
-
-	// 2. Predecessor: trim it to stop before n, and keep its part after n as
-	// a split copy.
-	var split *slot
-	if p := lastAttached(slots, func(x *slot) bool { return x.start.Compare(s) <= 0 }); p != nil {
-		pe := p.end
-		if r.reaches(pe, s) {
-			end, ok := r.endBefore(s)
-			p.setBounds(r, p.start, end, ok)
-		}
-		if e.Less(pe) {
-			if start, ok := r.startAfter(e); ok && r.valid(start, pe) {
-				split = &slot{id: p.id, start: start, end: pe}
+		switch {
+		case x.ID == n.ID && n.ID != 0:
+			// n itself, already in the list: it stays.
+		case inRange(x.Start):
+			// Rule 1; when x is P, the detach is the trim of rule 2 that
+			// leaves it empty.
+			if i == a && i != p && holdsAt(x, z) {
+				plan.Resize = append(plan.Resize, IOVResize{ID: x.ID, Start: z, End: x.End})
+			} else {
+				plan.Detach = append(plan.Detach, x.ID)
+			}
+		case i == p && r.reaches(x.End, s):
+			// Rule 2. x starts before s, so with minors >= 0 the point
+			// before s exists and is not before x's start; other inputs
+			// (discrete mode refuses negative minors) detach x.
+			if end, ok := r.endBefore(s); ok && r.valid(x.Start, end) {
+				plan.Resize = append(plan.Resize, IOVResize{ID: x.ID, Start: x.Start, End: end})
+			} else {
+				plan.Detach = append(plan.Detach, x.ID)
 			}
 		}
 	}
-
-	// 3. Successor (the split copy is a candidate, later than an existing IOV
-	// with the same start): move its start after n if n reaches into it.
-	succ := firstAttached(slots, func(x *slot) bool { return s.Less(x.start) })
-	if split != nil && s.Less(split.start) && (succ == nil || split.start.Less(succ.start)) {
-		succ = split
-	}
-	if succ != nil && r.reaches(e, succ.start) {
-		start, ok := r.startAfter(e)
-		succ.setBounds(r, start, succ.end, ok)
-	}
-
-	return collectPlan(slots, split)
-}
-
-// lastAttached returns the last attached slot for which match holds.
-func lastAttached(slots []slot, match func(*slot) bool) *slot {
-	for i := len(slots) - 1; i >= 0; i-- {
-		if x := &slots[i]; !x.detached && match(x) {
-			return x
-		}
-	}
-	return nil
-}
-
-// firstAttached returns the first attached slot for which match holds.
-func firstAttached(slots []slot, match func(*slot) bool) *slot {
-	for i := range slots {
-		if x := &slots[i]; !x.detached && match(x) {
-			return x
-		}
-	}
-	return nil
-}
-
-func collectPlan(slots []slot, split *slot) AttachPlan {
-	var plan AttachPlan
-	for _, x := range slots {
-		switch {
-		case x.detached:
-			plan.Detach = append(plan.Detach, x.id)
-		case x.moved:
-			plan.Resize = append(plan.Resize, IOVResize{ID: x.id, Start: x.start, End: x.end})
-		}
-	}
-	if split != nil && !split.detached {
-		plan.Split = &IOVSplit{FromID: split.id, Start: split.start, End: split.end}
+	// Rule 3.
+	if p >= 0 && a == p && rows[p].ID != n.ID && holdsAt(rows[p], z) {
+		plan.Split = &IOVSplit{FromID: rows[p].ID, Start: z, End: rows[p].End}
 	}
 	return plan
+}
+
+// answerAt is the index of the row the compatible lookup answers at q: the
+// greatest (start, id) with start <= q; -1 when none. rows are sorted by
+// (start, id).
+func answerAt(rows []PayloadIOV, q Point) int {
+	i := -1
+	for i+1 < len(rows) && rows[i+1].Start.Compare(q) <= 0 {
+		i++
+	}
+	return i
 }

@@ -132,11 +132,11 @@ func lockLists(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]*int64, e
 }
 
 // neighbourhood fetches the IOVs attached to list that PlanAttach needs for
-// n (condcache.NeighbourhoodNote), n excluded: (a) those starting within
-// [n.start, n.end], (b) the last one starting before n.start and (c) the
-// first one starting after n.end: one statement of index range scans on
-// (payload_list_id, major_iov, minor_iov, id), never the whole list unless n
-// spans it.
+// n (condcache.NeighbourhoodNote), n itself included when it is already
+// there: (a) those starting within [n.start, n.end], (b) the last one
+// starting before n.start and (c) the first one starting after n.end: one
+// statement of index range scans on (payload_list_id, major_iov, minor_iov,
+// id), never the whole list unless n spans it.
 //
 // (a) is spelt out per major rather than as a row comparison: PostgreSQL
 // estimates a row comparison from its first column only, and with one major
@@ -145,21 +145,21 @@ func lockLists(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]*int64, e
 // actual values each time (QueryExecModeExec) rather than as a cached
 // generic plan.
 func (s *Store) neighbourhood(ctx context.Context, tx pgx.Tx, list int64, n condcache.PayloadIOV) ([]condcache.PayloadIOV, error) {
-	const part = `(SELECT ` + storeIOVBoundsCols + ` FROM "PayloadIOV" WHERE payload_list_id = $1 AND id <> $2 AND `
+	const part = `(SELECT ` + storeIOVBoundsCols + ` FROM "PayloadIOV" WHERE payload_list_id = $1 AND `
 	var within string
 	if n.Start.Major == n.End.Major {
-		within = part + `major_iov = $3 AND minor_iov >= $4 AND minor_iov <= $6)`
+		within = part + `major_iov = $2 AND minor_iov >= $3 AND minor_iov <= $5)`
 	} else {
-		within = part + `major_iov = $3 AND minor_iov >= $4)
-			UNION ALL ` + part + `major_iov > $3 AND major_iov < $5)
-			UNION ALL ` + part + `major_iov = $5 AND minor_iov <= $6)`
+		within = part + `major_iov = $2 AND minor_iov >= $3)
+			UNION ALL ` + part + `major_iov > $2 AND major_iov < $4)
+			UNION ALL ` + part + `major_iov = $4 AND minor_iov <= $5)`
 	}
 	rows, err := tx.Query(ctx, within+`
-		UNION ALL `+part+`(major_iov, minor_iov) < ($3, $4)
+		UNION ALL `+part+`(major_iov, minor_iov) < ($2, $3)
 			ORDER BY major_iov DESC, minor_iov DESC, id DESC LIMIT 1)
-		UNION ALL `+part+`(major_iov, minor_iov) > ($5, $6)
+		UNION ALL `+part+`(major_iov, minor_iov) > ($4, $5)
 			ORDER BY major_iov, minor_iov, id LIMIT 1)`,
-		pgx.QueryExecModeExec, list, n.ID, n.Start.Major, n.Start.Minor, n.End.Major, n.End.Minor)
+		pgx.QueryExecModeExec, list, n.Start.Major, n.Start.Minor, n.End.Major, n.End.Minor)
 	if err != nil {
 		return nil, err
 	}
