@@ -70,6 +70,13 @@ var dbSeq atomic.Int64
 // with extra environment (e.g. "CDB_IOV_MODE=discrete"); stopped with t.
 func startServers(t *testing.T, env ...string) *localstack.Servers {
 	t.Helper()
+	sv, _ := startServersDB(t, env...)
+	return sv
+}
+
+// startServersDB is startServers that also returns the database's name.
+func startServersDB(t *testing.T, env ...string) (*localstack.Servers, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	db := fmt.Sprintf("e2e_%d", dbSeq.Add(1))
@@ -81,5 +88,5 @@ func startServers(t *testing.T, env ...string) *localstack.Servers {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sv.Stop() })
-	return sv
+	return sv, db
 }
