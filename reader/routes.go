@@ -1,7 +1,6 @@
 package reader
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/fasthttp/router"
@@ -59,6 +58,7 @@ func (s *Server) newRouter() *router.Router {
 			api.GET(r, path, s.cfg.Metrics.Instrument(rt.Name, s.handle(rt.Name, s.cachedResponse(rt.Name, h))))
 		}
 	}
+	s.v2Routes(r)
 	api.GET(r, api.HealthzPath, api.Healthz)
 	api.GET(r, api.ReadyzPath, api.ReadyHandler(s.base, s.stopping, s.cfg.ReadyTimeout, s.svc.Ready, s.log))
 	if s.cfg.Gatherer != nil {
@@ -85,10 +85,6 @@ func (s *Server) handle(route string, h handlerFunc) fasthttp.RequestHandler {
 		}
 	}
 }
-
-var apiPrefix = []byte(api.Prefix)
-
-func hasAPIPrefix(path []byte) bool { return bytes.HasPrefix(path, apiPrefix) }
 
 // appendSlash answers a slash-less path of api.SlashRedirects with a 301 to
 // the slashed path, keeping the query string (Django APPEND_SLASH). The

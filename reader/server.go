@@ -74,6 +74,11 @@ type Config struct {
 	Cache condcache.LookupCache
 	// Responses, if set, caches the answers of the other GET endpoints.
 	Responses condcache.ResponseCache
+	// Checker and Audit, if set, serve the v2 consistency check and audit
+	// trail (GET /api/v2/check, /api/v2/audit); without them those
+	// endpoints answer 404.
+	Checker condcache.Checker
+	Audit   condcache.AuditReader
 	// Metrics, if set, receives request metrics; Gatherer, if set, is
 	// served on /metrics.
 	Metrics  *api.HTTPMetrics
@@ -178,14 +183,14 @@ func New(svc condcache.ReadService, cfg Config) *Server {
 	return s
 }
 
-// Handler returns the request handler: writes under api.Prefix go to the
+// Handler returns the request handler: writes under either API prefix go to the
 // writer, everything else through admission control to the router. Panics
 // in handlers are answered 500 JSON instead of taking the process down
 // (fasthttp does not recover them).
 func (s *Server) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		defer api.RecoverPanic(ctx, s.log)
-		if api.IsWrite(ctx.Method()) && hasAPIPrefix(ctx.Request.URI().PathOriginal()) {
+		if api.IsWrite(ctx.Method()) && api.IsAPIPath(ctx.Request.URI().PathOriginal()) {
 			s.proxyWrite(ctx)
 			return
 		}

@@ -1,7 +1,6 @@
 package writer
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -74,9 +73,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	}
 }
 
-var apiPrefix = []byte(api.Prefix)
-
-// authenticate verifies the token of a write request under api.Prefix and
+// authenticate verifies the token of a write request under either API prefix and
 // keeps its claims for the endpoint. It runs before any routing, so a write
 // to a read-only path gets the authentication error rather than 405, as in
 // the reference (DRF authenticates before it checks the method, API.md
@@ -85,7 +82,7 @@ var apiPrefix = []byte(api.Prefix)
 // paths exist. It answers the request itself and returns false when
 // authentication fails.
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx) bool {
-	if !s.auth.Enabled() || !api.IsWrite(ctx.Method()) || !bytes.HasPrefix(ctx.Request.URI().PathOriginal(), apiPrefix) {
+	if !s.auth.Enabled() || !api.IsWrite(ctx.Method()) || !api.IsAPIPath(ctx.Request.URI().PathOriginal()) {
 		return true
 	}
 	claims, err := s.auth.Authenticate(string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)))

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -13,8 +14,18 @@ import (
 	"github.com/condcache/condcache/internal/wire"
 )
 
-// Prefix is the path prefix of every API route.
+// Prefix is the path prefix of every route of the compatible API.
 const Prefix = "/api/cdb_rest/"
+
+// V2Prefix is the path prefix of condcache's own API (docs/design.md
+// "Beyond the compatible API"): reads on the readers, writes on the writer.
+const V2Prefix = "/api/v2/"
+
+// IsAPIPath reports whether path is under either API prefix: the paths whose
+// writes readers proxy to the writer and the writer authenticates.
+func IsAPIPath(path []byte) bool {
+	return bytes.HasPrefix(path, []byte(Prefix)) || bytes.HasPrefix(path, []byte(V2Prefix))
+}
 
 // WriteJSON answers status with a JSON body.
 func WriteJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {

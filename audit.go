@@ -1,0 +1,50 @@
+package condcache
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// AuditEntry is one acknowledged write (docs/design.md "Audit trail"): who,
+// when, through which endpoint, what it changed, and the GT generations it
+// produced. Writes made with plain SQL behind the writer's back have actor
+// "sql" and no endpoint.
+type AuditEntry struct {
+	ID       int64
+	Time     time.Time // when the transaction committed (close to it)
+	Actor    string    // JWT subject, else client identity, else peer address; "sql"
+	Endpoint string    // route name, e.g. "AttachPayloadIOV"; "" for plain SQL
+	Request  json.RawMessage
+	// Changes are the rows the write changed, table by table.
+	Changes []AuditChange
+	// Generations are the GTs whose answers the write changed, with the
+	// generation each reached.
+	Generations []Invalidation
+}
+
+// AuditChange is what one statement did to one table: the rows before (old)
+// and after (new), as JSON objects of their columns.
+type AuditChange struct {
+	Table string
+	Op    string // INSERT, UPDATE, DELETE, TRUNCATE
+	Old   []json.RawMessage
+	New   []json.RawMessage
+}
+
+// AuditQuery selects entries, newest first, one page at a time (paged like
+// the browse mode of the compatible API).
+type AuditQuery struct {
+	GlobalTag   string    // entries that changed this GT ("" = any)
+	PayloadType string    // entries that changed a list of this type
+	Actor       string    // exact actor
+	Since       time.Time // zero: no lower bound (inclusive)
+	Until       time.Time // zero: no upper bound (exclusive)
+	Page        int       // >= 1
+	PageSize    int       // in [1, 1000]
+}
+
+// AuditReader reads the audit trail. Implemented by sql.Reader.
+type AuditReader interface {
+	Audit(ctx context.Context, q AuditQuery) (Page[AuditEntry], error)
+}

@@ -1,0 +1,49 @@
+package condcache
+
+import "context"
+
+// FindingKind names a state of the stored data that makes lookups ambiguous
+// or surprising (docs/design.md "Consistency check"). Databases written by
+// Nopayloaddb, whose attach had such bugs, are where they are expected.
+type FindingKind string
+
+const (
+	// FindingDuplicateStart: two IOVs attached to one list start at the
+	// same point; the lookup answers the one with the highest id.
+	FindingDuplicateStart FindingKind = "duplicate_start"
+	// FindingOverlap: an IOV's end runs past the start of a later IOV of
+	// its list.
+	FindingOverlap FindingKind = "overlap"
+	// FindingZeroLength: an IOV whose end equals its start (continuous
+	// mode), which holds at no point.
+	FindingZeroLength FindingKind = "zero_length"
+	// FindingInverted: an IOV whose end is before its start.
+	FindingInverted FindingKind = "inverted"
+	// FindingNullCombIOV: an attached IOV with a NULL comb_iov, invisible
+	// to lookups.
+	FindingNullCombIOV FindingKind = "null_comb_iov"
+	// FindingCombIOVMismatch: comb_iov does not equal major + minor/10^19,
+	// so lookups place the IOV elsewhere than its start says.
+	FindingCombIOVMismatch FindingKind = "comb_iov_mismatch"
+	// FindingDuplicateType: a GT has two lists of one payload type
+	// attached; lookups then answer that type twice.
+	FindingDuplicateType FindingKind = "duplicate_type"
+)
+
+// Finding is one such state, located by GT, type and list, with the ids of
+// the IOVs (or lists, for FindingDuplicateType) involved.
+type Finding struct {
+	Kind        FindingKind
+	GlobalTag   string
+	PayloadType string
+	PayloadList string
+	IDs         []int64
+	Detail      string
+}
+
+// Checker finds the states of FindingKind. Implemented by sql.Reader.
+type Checker interface {
+	// Check examines the lists attached to the GT named globalTag, or to
+	// every GT when it is "". An unknown GT is ENotFound.
+	Check(ctx context.Context, globalTag string) ([]Finding, error)
+}

@@ -1,0 +1,50 @@
+package reader
+
+import (
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/api"
+)
+
+// v2Route is one endpoint of condcache's own read API under api.V2Prefix
+// (docs/design.md "Beyond the compatible API"): JSON answers, the error
+// shape and codes of the compatible API.
+type v2Route struct {
+	name, path string
+	h          handlerFunc
+}
+
+// v2Routes registers the v2 read endpoints on r.
+func (s *Server) v2Routes(r *router.Router) {
+	for _, rt := range []v2Route{
+		{"v2.Check", "check", s.v2Check},
+		{"v2.Audit", "audit", s.v2Audit},
+	} {
+		api.GET(r, api.V2Prefix+rt.path, s.cfg.Metrics.Instrument(rt.name, s.handle(rt.name, rt.h)))
+	}
+}
+
+// errNotAvailable answers a v2 endpoint whose service this reader was not
+// given (an offline reader has no audit trail, say).
+func errNotAvailable(what string) error {
+	return condcache.Errorf(condcache.ENotFound, "%s is not available on this server.", what)
+}
+
+// v2Check: GET /api/v2/check?gt=NAME, the consistency check of one GT
+// (docs/design.md "Consistency check").
+func (s *Server) v2Check(ctx *fasthttp.RequestCtx) error {
+	if s.cfg.Checker == nil {
+		return errNotAvailable("The consistency check")
+	}
+	return errNotAvailable("The consistency check") // implemented with the check
+}
+
+// v2Audit: GET /api/v2/audit, the audit trail (docs/design.md "Audit trail").
+func (s *Server) v2Audit(ctx *fasthttp.RequestCtx) error {
+	if s.cfg.Audit == nil {
+		return errNotAvailable("The audit trail")
+	}
+	return errNotAvailable("The audit trail") // implemented with the trail
+}
