@@ -23,11 +23,13 @@ type AuditEntry struct {
 	Generations []Invalidation
 }
 
-// AuditChange is what one statement did to one table: the rows before (old)
-// and after (new), as JSON objects of their columns.
+// AuditChange is what one statement did to one table: how many rows, and
+// the rows before (Old) and after (New) as JSON objects of their columns
+// (left out of listings, which give only the count).
 type AuditChange struct {
 	Table string
 	Op    string // INSERT, UPDATE, DELETE, TRUNCATE
+	Rows  int64
 	Old   []json.RawMessage
 	New   []json.RawMessage
 }
@@ -46,5 +48,9 @@ type AuditQuery struct {
 
 // AuditReader reads the audit trail. Implemented by sql.Reader.
 type AuditReader interface {
+	// Audit returns one page of entries, newest first, with their changes
+	// summarised (no rows).
 	Audit(ctx context.Context, q AuditQuery) (Page[AuditEntry], error)
+	// AuditEntry returns one entry with every row it changed.
+	AuditEntry(ctx context.Context, id int64) (AuditEntry, error)
 }

@@ -68,19 +68,43 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return s.inTxOpts(ctx, pgx.TxOptions{}, fn)
 }
 
+// errDryRun rolls back a dry run's transaction once its report is filled.
+var errDryRun = errors.New("sql: dry run, rolled back")
+
+// inTxOpts runs fn in one transaction of the given options. The transaction
+// first names its writer for the audit trail (docs/design.md "Audit
+// trail"). For a dry run (condcache.DryRunFrom), it fills the report after
+// fn and rolls back: nothing is marked, committed or published.
 func (s *Store) inTxOpts(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
+	dry := condcache.DryRunFrom(ctx)
+	meta, _ := condcache.WriteMetaFrom(ctx)
 	var err error
 	var invs []condcache.Invalidation
 	for attempt := 1; ; attempt++ {
 		invs = nil
 		err = pgx.BeginTxFunc(ctx, s.db, opts, func(tx pgx.Tx) error {
-			if err := fn(tx); err != nil || s.inv == nil {
+			if err := nameWriter(ctx, tx, meta); err != nil {
 				return err
+			}
+			if err := fn(tx); err != nil {
+				return err
+			}
+			if dry != nil {
+				if err := fillDryRun(ctx, tx, dry); err != nil {
+					return err
+				}
+				return errDryRun
+			}
+			if s.inv == nil {
+				return nil
 			}
 			var err error
 			invs, err = s.markBeforeCommit(ctx, tx)
 			return err
 		})
+		if errors.Is(err, errDryRun) {
+			return nil
+		}
 		if err != nil && s.inv != nil {
 			s.unmarkAfterRollback(ctx, invs) // marked, then the commit failed
 		}
@@ -92,6 +116,14 @@ func (s *Store) inTxOpts(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx
 		s.publishAfterCommit(ctx, invs)
 	}
 	return storeError(err)
+}
+
+// afterLargeWrite starts a statistics refresh after a committed write of
+// rows rows; a dry run wrote nothing.
+func (s *Store) afterLargeWrite(ctx context.Context, rows int64) {
+	if condcache.DryRunFrom(ctx) == nil {
+		s.stats.after(rows)
+	}
 }
 
 // WaitStatistics returns when the statistics refreshes that large clones

@@ -57,7 +57,7 @@ func (s *Store) BulkCreatePayloadIOVs(ctx context.Context, iovs []condcache.Bulk
 		return err
 	})
 	if err == nil {
-		s.stats.after(n)
+		s.afterLargeWrite(ctx, n)
 	}
 	return n, err
 }

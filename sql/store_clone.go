@@ -29,7 +29,7 @@ func (s *Store) CloneGlobalTag(ctx context.Context, src, dst string) (condcache.
 		return err
 	})
 	if err == nil {
-		s.stats.after(sum.PayloadIOVCount)
+		s.afterLargeWrite(ctx, sum.PayloadIOVCount)
 	}
 	return sum, err
 }

@@ -134,18 +134,51 @@ func (s *Server) newRouter() *router.Router {
 	return r
 }
 
-// handle adapts an endpoint to fasthttp: it bounds the service call and
-// answers the endpoint's error.
+// handle adapts an endpoint to fasthttp: it bounds the service call, tells
+// it who writes (for the audit trail), runs it as a dry run when asked
+// (dry_run=1, docs/design.md "Dry runs") and answers the endpoint's error.
 func (s *Server) handle(route string, h endpoint) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		ctx.SetUserValue(routeKey{}, route)
 		claims, _ := ctx.UserValue(claimsKey{}).(auth.Claims)
+		dry, err := dryRunParam(ctx)
+		if err != nil {
+			s.writeError(ctx, route, err)
+			return
+		}
 		cctx, cancel := context.WithTimeout(s.base, s.cfg.RequestTimeout)
 		defer cancel()
+		cctx = condcache.WithWriteMeta(cctx, s.writeMeta(ctx, route, claims))
+		var report *condcache.DryRun
+		if dry {
+			report = &condcache.DryRun{}
+			cctx = condcache.WithDryRun(cctx, report)
+		}
 		if err := h(&call{ctx: cctx, req: ctx, claims: claims}); err != nil {
 			s.writeError(ctx, route, err)
+			return
+		}
+		if dry {
+			response := append([]byte(nil), ctx.Response.Body()...)
+			api.WriteOK(ctx, wire.NewDryRunAnswer(report, response))
 		}
 	}
+}
+
+// dryRunParam reads the dry_run query parameter: 1 or true asks for a dry
+// run; 0, false or no parameter for the real write.
+func dryRunParam(ctx *fasthttp.RequestCtx) (bool, error) {
+	v, ok := api.LastQueryArg(ctx.QueryArgs(), "dry_run")
+	if !ok {
+		return false, nil
+	}
+	switch string(v) {
+	case "1", "true":
+		return true, nil
+	case "0", "false":
+		return false, nil
+	}
+	return false, condcache.FieldError(condcache.EInvalid, "dry_run", "Must be 1 (or true) for a dry run, or 0 (or false).")
 }
 
 // named records the route name of h for the access log.

@@ -150,7 +150,7 @@ func (a *Admission) Wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 		}
 		var client string
 		if a.rates != nil || a.clients != nil {
-			client = clientKey(ctx, a.cfg.TrustForwarded)
+			client = ClientKey(ctx, a.cfg.TrustForwarded)
 		}
 		if a.rates != nil {
 			if ok, retryIn := a.rates.take(client, monoNow()); !ok {

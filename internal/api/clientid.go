@@ -27,12 +27,12 @@ const maxClientKey = 64
 // OtherClient is the metrics label of every client beyond the tracked ones.
 const OtherClient = "other"
 
-// clientKey returns who sent the request: a client header, sanitised, else
+// ClientKey returns who sent the request: a client header, sanitised, else
 // the peer address, or with trustForwarded the last X-Forwarded-For entry
 // (the one the nearest proxy appended, so a client cannot choose it).
 // A header is the client's own claim: it attributes load, it does not
 // authenticate anyone.
-func clientKey(ctx *fasthttp.RequestCtx, trustForwarded bool) string {
+func ClientKey(ctx *fasthttp.RequestCtx, trustForwarded bool) string {
 	for _, h := range clientHeaders {
 		if v := sanitizeClient(ctx.Request.Header.Peek(h)); v != "" {
 			return v

@@ -70,8 +70,8 @@ func TestClientKey(t *testing.T) {
 		for i := 0; i+1 < len(c.headers); i += 2 {
 			ctx.Request.Header.Set(c.headers[i], c.headers[i+1])
 		}
-		if got := clientKey(&ctx, c.trustForwarded); got != c.want {
-			t.Errorf("clientKey(%q, trust %v) = %q, want %q", c.headers, c.trustForwarded, got, c.want)
+		if got := ClientKey(&ctx, c.trustForwarded); got != c.want {
+			t.Errorf("ClientKey(%q, trust %v) = %q, want %q", c.headers, c.trustForwarded, got, c.want)
 		}
 	}
 }

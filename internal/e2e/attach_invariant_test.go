@@ -303,4 +303,3 @@ func TestAttachInvariantDiscrete(t *testing.T) {
 	sv, db := startServersDB(t, "CDB_IOV_MODE=discrete")
 	runAttachInvariant(t, condcache.ModeDiscrete, newClient(t, sv.ReaderURL), db, 2)
 }
-

@@ -1,0 +1,112 @@
+package wire
+
+import (
+	"encoding/json"
+
+	"github.com/condcache/condcache"
+)
+
+// Shapes of condcache's own API under /api/v2/ (docs/design.md "Beyond the
+// compatible API"): points are {"major", "minor"} objects, times RFC 3339.
+
+// V2Point is an IOV point.
+type V2Point struct {
+	Major int64 `json:"major"`
+	Minor int64 `json:"minor"`
+}
+
+// NewV2Point renders p.
+func NewV2Point(p condcache.Point) V2Point { return V2Point{p.Major, p.Minor} }
+
+// NewV2PointPtr renders p, nil as null.
+func NewV2PointPtr(p *condcache.Point) *V2Point {
+	if p == nil {
+		return nil
+	}
+	v := NewV2Point(*p)
+	return &v
+}
+
+// V2Payload is an IOV as a lookup answers it.
+type V2Payload struct {
+	ID       int64   `json:"id"`
+	URL      string  `json:"url"`
+	Checksum string  `json:"checksum"`
+	Size     *int64  `json:"size"`
+	Start    V2Point `json:"start"`
+	End      V2Point `json:"end"`
+	Revision *string `json:"revision"`
+}
+
+// NewV2Payload renders x, nil as null.
+func NewV2Payload(x *condcache.PayloadIOV) *V2Payload {
+	if x == nil {
+		return nil
+	}
+	return &V2Payload{ID: x.ID, URL: x.PayloadURL, Checksum: x.Checksum, Size: x.Size,
+		Start: NewV2Point(x.Start), End: NewV2Point(x.End), Revision: x.Extra}
+}
+
+// V2AnswerChange is a run range of one payload type whose answer changes.
+type V2AnswerChange struct {
+	GlobalTag   string     `json:"global_tag"`
+	PayloadType string     `json:"payload_type"`
+	From        V2Point    `json:"from"`
+	Until       *V2Point   `json:"until"`
+	Before      *V2Payload `json:"before"`
+	After       *V2Payload `json:"after"`
+}
+
+// NewV2AnswerChanges renders cs; never nil.
+func NewV2AnswerChanges(cs []condcache.AnswerChange) []V2AnswerChange {
+	out := make([]V2AnswerChange, len(cs))
+	for i, c := range cs {
+		out[i] = V2AnswerChange{GlobalTag: c.GlobalTag, PayloadType: c.PayloadType, From: NewV2Point(c.From),
+			Until: NewV2PointPtr(c.Until), Before: NewV2Payload(c.Before), After: NewV2Payload(c.After)}
+	}
+	return out
+}
+
+// V2RowChange is one row a write changes, with its columns before and after.
+type V2RowChange struct {
+	Table  string          `json:"table"`
+	Action string          `json:"action"`
+	ID     int64           `json:"id"`
+	Before json.RawMessage `json:"before"`
+	After  json.RawMessage `json:"after"`
+}
+
+// NewV2RowChanges renders cs; never nil.
+func NewV2RowChanges(cs []condcache.RowChange) []V2RowChange {
+	out := make([]V2RowChange, len(cs))
+	for i, c := range cs {
+		out[i] = V2RowChange{Table: c.Table, Action: c.Action, ID: c.ID, Before: nullIfEmpty(c.Before), After: nullIfEmpty(c.After)}
+	}
+	return out
+}
+
+func nullIfEmpty(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+// DryRunAnswer is the answer of any write asked with dry_run=1
+// (docs/design.md "Dry runs"): the body the write would have answered, and
+// what it would have changed.
+type DryRunAnswer struct {
+	DryRun        bool             `json:"dry_run"`
+	Response      json.RawMessage  `json:"response"`
+	Changes       []V2RowChange    `json:"changes"`
+	AnswerChanges []V2AnswerChange `json:"answer_changes"`
+}
+
+// NewDryRunAnswer renders d with the write's would-be body response.
+func NewDryRunAnswer(d *condcache.DryRun, response []byte) DryRunAnswer {
+	if !json.Valid(response) {
+		response = []byte("null")
+	}
+	return DryRunAnswer{DryRun: true, Response: response, Changes: NewV2RowChanges(d.Changes),
+		AnswerChanges: NewV2AnswerChanges(d.AnswerChanges)}
+}
