@@ -21,6 +21,7 @@ func (s *Server) v2Routes(r *router.Router) {
 	for _, rt := range []v2Route{
 		{"v2.Check", "check", s.v2Check},
 		{"v2.Audit", "audit", s.v2Audit},
+		{"v2.AuditEntry", "audit/{id}", s.v2AuditEntry},
 	} {
 		api.GET(r, api.V2Prefix+rt.path, s.cfg.Metrics.Instrument(rt.name, s.handle(rt.name, rt.h)))
 	}
@@ -39,12 +40,4 @@ func (s *Server) v2Check(ctx *fasthttp.RequestCtx) error {
 		return errNotAvailable("The consistency check")
 	}
 	return errNotAvailable("The consistency check") // implemented with the check
-}
-
-// v2Audit: GET /api/v2/audit, the audit trail (docs/design.md "Audit trail").
-func (s *Server) v2Audit(ctx *fasthttp.RequestCtx) error {
-	if s.cfg.Audit == nil {
-		return errNotAvailable("The audit trail")
-	}
-	return errNotAvailable("The audit trail") // implemented with the trail
 }

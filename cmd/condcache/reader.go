@@ -84,6 +84,7 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 		Logger:        logger,
 		Cache:         lookupCache,
 		Responses:     responses,
+		Audit:         rd,
 		Metrics:       api.NewHTTPMetrics(reg),
 		Gatherer:      reg,
 		LookupSources: sources,

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/condcache/condcache"
 )
@@ -109,4 +110,66 @@ func NewDryRunAnswer(d *condcache.DryRun, response []byte) DryRunAnswer {
 	}
 	return DryRunAnswer{DryRun: true, Response: response, Changes: NewV2RowChanges(d.Changes),
 		AnswerChanges: NewV2AnswerChanges(d.AnswerChanges)}
+}
+
+// V2AuditEntry is an entry of the audit trail.
+type V2AuditEntry struct {
+	ID          int64           `json:"id"`
+	Time        string          `json:"time"`
+	Actor       string          `json:"actor"`
+	Endpoint    string          `json:"endpoint"`
+	Request     json.RawMessage `json:"request"`
+	Generations []V2Generation  `json:"generations"`
+	Changes     []V2AuditChange `json:"changes"`
+}
+
+// V2Generation is the generation a GT reached.
+type V2Generation struct {
+	GlobalTag  string `json:"global_tag"`
+	Generation int64  `json:"generation"`
+}
+
+// V2AuditChange is what one statement did to one table; old and new only
+// in a single entry's answer.
+type V2AuditChange struct {
+	Table string            `json:"table"`
+	Op    string            `json:"op"`
+	Rows  int64             `json:"rows"`
+	Old   []json.RawMessage `json:"old,omitempty"`
+	New   []json.RawMessage `json:"new,omitempty"`
+}
+
+// NewV2AuditEntry renders e, with its rows when withRows.
+func NewV2AuditEntry(e condcache.AuditEntry, withRows bool) V2AuditEntry {
+	out := V2AuditEntry{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Actor: e.Actor, Endpoint: e.Endpoint,
+		Request: nullIfEmpty(e.Request), Generations: []V2Generation{}, Changes: []V2AuditChange{}}
+	for _, g := range e.Generations {
+		out.Generations = append(out.Generations, V2Generation{g.GlobalTag, g.Generation})
+	}
+	for _, c := range e.Changes {
+		vc := V2AuditChange{Table: c.Table, Op: c.Op, Rows: c.Rows}
+		if withRows {
+			vc.Old, vc.New = c.Old, c.New
+		}
+		out.Changes = append(out.Changes, vc)
+	}
+	return out
+}
+
+// V2Page is one page of a v2 listing, shaped like browse mode's.
+type V2Page[T any] struct {
+	Count      int64 `json:"count"`
+	Page       int   `json:"page"`
+	PageSize   int   `json:"page_size"`
+	TotalPages int64 `json:"total_pages"`
+	Results    []T   `json:"results"`
+}
+
+// NewV2AuditPage renders a page of entries without their rows.
+func NewV2AuditPage(p condcache.Page[condcache.AuditEntry]) V2Page[V2AuditEntry] {
+	out := V2Page[V2AuditEntry]{Count: p.Count, Page: p.Page, PageSize: p.PageSize, TotalPages: p.TotalPages, Results: []V2AuditEntry{}}
+	for _, e := range p.Results {
+		out.Results = append(out.Results, NewV2AuditEntry(e, false))
+	}
+	return out
 }

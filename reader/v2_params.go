@@ -1,0 +1,65 @@
+package reader
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/api"
+)
+
+// Query parameters of the v2 endpoints. Unlike the compatible browse mode,
+// which falls back to defaults as the reference does, v2 refuses a value it
+// cannot use with 400, naming the parameter.
+
+// v2Text returns the text parameter name ("" when absent), refusing one no
+// stored name can equal (api.CheckText).
+func v2Text(ctx *fasthttp.RequestCtx, name string) (string, error) {
+	v, _ := api.LastQueryArg(ctx.QueryArgs(), name)
+	return string(v), api.CheckText(name, string(v))
+}
+
+// v2Int returns the integer parameter name, def when absent, refusing
+// anything but a decimal integer in [lo, hi].
+func v2Int(ctx *fasthttp.RequestCtx, name string, def, lo, hi int64) (int64, error) {
+	v, ok := api.LastQueryArg(ctx.QueryArgs(), name)
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return 0, condcache.FieldError(condcache.EInvalid, name, "A valid integer is required.")
+	}
+	if n < lo || n > hi {
+		return 0, condcache.FieldError(condcache.EInvalid, name,
+			"Ensure this value is between "+strconv.FormatInt(lo, 10)+" and "+strconv.FormatInt(hi, 10)+".")
+	}
+	return n, nil
+}
+
+// v2Time returns the RFC 3339 time parameter name, zero when absent.
+func v2Time(ctx *fasthttp.RequestCtx, name string) (time.Time, error) {
+	v, ok := api.LastQueryArg(ctx.QueryArgs(), name)
+	if !ok {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(v))
+	if err != nil {
+		return time.Time{}, condcache.FieldError(condcache.EInvalid, name,
+			"Not an RFC 3339 time, e.g. 2026-12-01T12:00:00Z.")
+	}
+	return t, nil
+}
+
+// v2Page returns the page and page_size parameters (default 1 and 25,
+// page_size at most 1000, as browse mode).
+func v2Page(ctx *fasthttp.RequestCtx) (page, size int, err error) {
+	p, err := v2Int(ctx, "page", 1, 1, 1<<31-1)
+	if err != nil {
+		return 0, 0, err
+	}
+	s, err := v2Int(ctx, "page_size", 25, 1, 1000)
+	return int(p), int(s), err
+}
