@@ -32,15 +32,6 @@ func errNotAvailable(what string) error {
 	return condcache.Errorf(condcache.ENotFound, "%s is not available on this server.", what)
 }
 
-// v2Check: GET /api/v2/check?gt=NAME, the consistency check of one GT
-// (docs/design.md "Consistency check").
-func (s *Server) v2Check(ctx *fasthttp.RequestCtx) error {
-	if s.cfg.Checker == nil {
-		return errNotAvailable("The consistency check")
-	}
-	return errNotAvailable("The consistency check") // implemented with the check
-}
-
 // v2Audit: GET /api/v2/audit, the audit trail (docs/design.md "Audit trail").
 func (s *Server) v2Audit(ctx *fasthttp.RequestCtx) error {
 	if s.cfg.Audit == nil {
