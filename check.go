@@ -11,13 +11,16 @@ const (
 	// FindingDuplicateStart: two IOVs attached to one list start at the
 	// same point; the lookup answers the one with the highest id.
 	FindingDuplicateStart FindingKind = "duplicate_start"
-	// FindingOverlap: an IOV's end runs past the start of a later IOV of
-	// its list.
+	// FindingOverlap: an IOV still holds at the next greater start of its
+	// list: its end is after that start (continuous mode) or at or after it
+	// (discrete mode, ends inclusive). From there lookups answer the later
+	// IOV.
 	FindingOverlap FindingKind = "overlap"
 	// FindingZeroLength: an IOV whose end equals its start (continuous
 	// mode), which holds at no point.
 	FindingZeroLength FindingKind = "zero_length"
-	// FindingInverted: an IOV whose end is before its start.
+	// FindingInverted: an IOV whose end is before its start (points
+	// compare lexicographically), in either mode.
 	FindingInverted FindingKind = "inverted"
 	// FindingNullCombIOV: an attached IOV with a NULL comb_iov, invisible
 	// to lookups.
@@ -36,14 +39,21 @@ type Finding struct {
 	Kind        FindingKind
 	GlobalTag   string
 	PayloadType string
+	// PayloadList is the list's name; "" for FindingDuplicateType, which
+	// is about several lists.
 	PayloadList string
-	IDs         []int64
-	Detail      string
+	// IDs: the IOVs starting together (FindingDuplicateStart) or the lists
+	// of one type (FindingDuplicateType), ascending; for FindingOverlap
+	// the IOV and the later one it overlaps; else the one IOV.
+	IDs []int64
+	// Detail says what is wrong and what lookups make of it, for people.
+	Detail string
 }
 
 // Checker finds the states of FindingKind. Implemented by sql.Reader.
 type Checker interface {
 	// Check examines the lists attached to the GT named globalTag, or to
-	// every GT when it is "". An unknown GT is ENotFound.
+	// every GT when it is "", and returns the findings in SortFindings
+	// order. An unknown GT is ENotFound.
 	Check(ctx context.Context, globalTag string) ([]Finding, error)
 }

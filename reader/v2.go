@@ -2,7 +2,6 @@ package reader
 
 import (
 	"github.com/fasthttp/router"
-	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
@@ -31,13 +30,4 @@ func (s *Server) v2Routes(r *router.Router) {
 // given (an offline reader has no audit trail, say).
 func errNotAvailable(what string) error {
 	return condcache.Errorf(condcache.ENotFound, "%s is not available on this server.", what)
-}
-
-// v2Check: GET /api/v2/check?gt=NAME, the consistency check of one GT
-// (docs/design.md "Consistency check").
-func (s *Server) v2Check(ctx *fasthttp.RequestCtx) error {
-	if s.cfg.Checker == nil {
-		return errNotAvailable("The consistency check")
-	}
-	return errNotAvailable("The consistency check") // implemented with the check
 }

@@ -47,6 +47,9 @@ type ReaderOptions struct {
 	MaxLag time.Duration
 	// Logger receives backend up/down transitions (slog.Default()).
 	Logger *slog.Logger
+	// IOVMode is the CDB_IOV_MODE the consistency check judges IOV ends
+	// by (Check); "" is continuous.
+	IOVMode condcache.IOVMode
 }
 
 // Reader answers every read (condcache.ReadService) from PostgreSQL: from

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/condcache/condcache/internal/redact"
 )
 
 // envOr returns the environment variable name, or def when it is unset.
@@ -110,8 +112,14 @@ func splitList(s string) []string {
 	return out
 }
 
-// redactDSN hides the password of a PostgreSQL URL for logs.
+// redactDSN hides the password of a PostgreSQL URL, or of a libpq
+// key=value connection string, for logs.
 func redactDSN(dsn string) string {
+	if !strings.Contains(dsn, "://") {
+		// url.Parse takes "host=db password=secret" for a path and
+		// would keep the password.
+		return redact.Credentials(dsn)
+	}
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return "(unparsable DSN)"

@@ -48,3 +48,14 @@ func TestTestProjectConfig(t *testing.T) {
 		t.Errorf("test_project config has no separate replicas, got %q", got)
 	}
 }
+
+func TestRedactDSNKeyValue(t *testing.T) {
+	for _, dsn := range []string{
+		"host=db user=u password=hunter2 dbname=x",
+		"postgres://u:hunter2@db:5432/x",
+	} {
+		if red := redactDSN(dsn); strings.Contains(red, "hunter2") || !strings.Contains(red, "db") {
+			t.Errorf("redactDSN(%q) = %q", dsn, red)
+		}
+	}
+}

@@ -5,6 +5,7 @@
 //	condcache writer    # the single writer process (PostgreSQL primary)
 //	condcache reader    # a stateless reader (replicas, fallback to the primary)
 //	condcache migrate   # apply the schema migrations and exit
+//	condcache check     # list stored states that make lookups ambiguous (read-only)
 //	condcache loadtest  # drive running servers: freshness checks, load workloads and reports
 //
 // Every flag has an environment variable as its default (see -h of each
@@ -40,6 +41,11 @@ func main() {
 		err = runMigrate(ctx, args, logger)
 	case "loadtest":
 		err = runLoadtest(ctx, args)
+	case "check":
+		// Its exit status says whether anything was found.
+		code := runCheck(ctx, args, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
 	case "-h", "-help", "--help", "help":
 		usage()
 		return
@@ -63,6 +69,10 @@ commands:
   writer   serve the write API against the PostgreSQL primary
   reader   serve the read API from replicas (proxying writes to the writer)
   migrate  apply the schema migrations to the primary and exit
+  check    list the stored states that make lookups ambiguous or surprising
+           (duplicate starts, overlaps, empty or inverted IOVs, missing or
+           wrong comb_iov, two lists of one type), per global tag and list;
+           read-only; exit status 1 when anything is found
   loadtest drive running servers: "loadtest freshness" (write-then-read
            rounds, no stale answer allowed), "loadtest run" (workloads,
            side by side, rate sweeps; reports with charts)

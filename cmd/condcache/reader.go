@@ -22,7 +22,7 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	primary := fs.String("primary", primaryDSN(), "PostgreSQL primary URL, the fallback backend (env CONDCACHE_PRIMARY_DSN, else POSTGRES_*_W)")
 	replicas := fs.String("replicas", replicaDSNs(), "comma-separated replica URLs (env CONDCACHE_REPLICA_DSNS, else POSTGRES_*_R1/_R2)")
 	writerURL := fs.String("writer", envOr("CONDCACHE_WRITER_URL", "http://127.0.0.1:8001"), "writer base URL that write requests are proxied to (env CONDCACHE_WRITER_URL)")
-	mode := fs.String("iov-mode", envOr("CDB_IOV_MODE", "continuous"), "IOV mode, reported by the settings endpoint (env CDB_IOV_MODE)")
+	mode := fs.String("iov-mode", envOr("CDB_IOV_MODE", "continuous"), "IOV mode, reported by the settings endpoint and used by the consistency check (env CDB_IOV_MODE)")
 	maxLag := fs.Duration("max-lag", envDuration("CONDCACHE_MAX_LAG", time.Second), "skip a replica that has not caught up with the primary for this long (env CONDCACHE_MAX_LAG)")
 	attemptTimeout := fs.Duration("attempt-timeout", envDuration("CONDCACHE_ATTEMPT_TIMEOUT", cdbsql.DefaultAttemptTimeout),
 		"give up a read on a replica that has not answered within this, and fail over (env CONDCACHE_ATTEMPT_TIMEOUT)")
@@ -54,7 +54,7 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 		defer p.Close()
 		replicaPools = append(replicaPools, p)
 	}
-	rd := cdbsql.NewReader(primaryPool, replicaPools, cdbsql.ReaderOptions{MaxLag: *maxLag, AttemptTimeout: *attemptTimeout})
+	rd := cdbsql.NewReader(primaryPool, replicaPools, cdbsql.ReaderOptions{MaxLag: *maxLag, AttemptTimeout: *attemptTimeout, IOVMode: iovMode})
 	rd.Start(ctx)
 	defer rd.Close()
 
@@ -85,6 +85,7 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 		Cache:         lookupCache,
 		Responses:     responses,
 		Audit:         rd,
+		Checker:       rd,
 		Metrics:       api.NewHTTPMetrics(reg),
 		Gatherer:      reg,
 		LookupSources: sources,

@@ -1,7 +1,9 @@
 // Package wire holds the JSON shapes of the Nopayloaddb-compatible REST API
 // (API.md §2.2): field names and order, naive UTC timestamps, and the error
-// body. It knows nothing of HTTP libraries or storage; the reader and writer
-// packages render domain values through it so both emit identical shapes.
+// body; and those of condcache's own v2 answers (CheckReport). It knows
+// nothing of HTTP libraries or storage; the reader and writer packages (and
+// the condcache command) render domain values through it so all emit
+// identical shapes.
 package wire
 
 import (

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/redact"
+	"github.com/condcache/condcache/internal/wire"
+	cdbsql "github.com/condcache/condcache/sql"
+)
+
+// Exit codes of `condcache check`.
+const (
+	checkClean   = 0 // nothing found
+	checkFound   = 1 // findings listed
+	checkTrouble = 2 // bad usage, unreachable database, unknown GT, failed read
+)
+
+// checkPoolSize: the check reads one snapshot, on one connection.
+const checkPoolSize = 1
+
+// runCheck is `condcache check`, the consistency check (docs/design.md
+// "Consistency check") of one GT or of every GT, read from the primary by
+// sql.Reader.Check, whose snapshot is read-only: it never writes. It
+// prints the findings to stdout and returns the exit code.
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	gt := fs.String("gt", "", "check only the global tag of this name (default: every global tag)")
+	format := fs.String("o", "text", `output: "text" (a table by global tag and list) or "json" (the answer of GET /api/v2/check)`)
+	// No default shown: the URL built from POSTGRES_*_W holds a password.
+	primary := fs.String("primary", "", "PostgreSQL URL (default: env CONDCACHE_PRIMARY_DSN, else built from POSTGRES_*_W)")
+	mode := fs.String("iov-mode", envOr("CDB_IOV_MODE", "continuous"), "IOV mode the ends are judged by (env CDB_IOV_MODE)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: condcache check [-gt NAME] [-o text|json] [-primary URL] [-iov-mode continuous|discrete]
+
+Lists the stored states that make lookups ambiguous or surprising, per global
+tag and payload list. Read-only. Exit status: 0 nothing found, 1 findings
+listed, 2 usage error or failure.
+
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return checkClean
+		}
+		return checkTrouble // the flag package has printed the error and the usage
+	}
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "condcache check: "+format+"\n", args...)
+		return checkTrouble
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected arguments %q (the GT is given with -gt)", fs.Args())
+	}
+	if *format != "text" && *format != "json" {
+		return fail(`-o must be "text" or "json", not %q`, *format)
+	}
+	iovMode, err := condcache.ParseIOVMode(*mode)
+	if err != nil {
+		return fail("-iov-mode: %v", err)
+	}
+	if *primary == "" {
+		*primary = primaryDSN()
+	}
+
+	pool, err := cdbsql.ConnectPool(ctx, *primary, cdbsql.PoolOptions{MaxConns: checkPoolSize})
+	if err != nil {
+		return fail("%s", redact.Credentials(err.Error()))
+	}
+	defer pool.Close()
+	// The pool connects lazily: ask now, for a message about the
+	// connection rather than about the check.
+	if err := pool.Ping(ctx); err != nil {
+		return fail("cannot connect to %s: %s", redactDSN(*primary), redact.Credentials(err.Error()))
+	}
+	rd := cdbsql.NewReader(pool, nil, cdbsql.ReaderOptions{IOVMode: iovMode, Logger: slog.New(slog.DiscardHandler)})
+	defer rd.Close()
+	findings, err := rd.Check(ctx, *gt)
+	if err != nil {
+		if condcache.ErrorCodeOf(err) == condcache.ENotFound {
+			return fail("%s", condcache.ErrorDetail(err))
+		}
+		return fail("reading %s: %s", redactDSN(*primary), redact.Credentials(err.Error()))
+	}
+
+	var checked *string // null in JSON: every GT
+	if *gt != "" {
+		checked = gt
+	}
+	if *format == "json" {
+		fmt.Fprintf(stdout, "%s\n", wire.Marshal(wire.NewCheckReport(checked, findings)))
+	} else {
+		writeCheckText(stdout, checked, findings)
+	}
+	if len(findings) > 0 {
+		return checkFound
+	}
+	return checkClean
+}
+
+// writeCheckText prints findings (in SortFindings order) as a table: a
+// heading per GT and list (per GT and type for duplicate types), a line per
+// finding with its kind, ids and detail, then a summary line.
+func writeCheckText(w io.Writer, gt *string, findings []condcache.Finding) {
+	kindWidth, idsWidth := 0, 0
+	for _, f := range findings {
+		kindWidth = max(kindWidth, len(f.Kind))
+		idsWidth = max(idsWidth, len(idsText(f.IDs)))
+	}
+	heading := ""
+	for _, f := range findings {
+		h := "global tag " + nameText(f.GlobalTag) + ", type " + nameText(f.PayloadType)
+		if f.PayloadList != "" {
+			h += ", list " + nameText(f.PayloadList)
+		}
+		if h != heading {
+			fmt.Fprintln(w, h)
+			heading = h
+		}
+		fmt.Fprintf(w, "  %-*s  %-*s  %s\n", kindWidth, f.Kind, idsWidth, idsText(f.IDs), f.Detail)
+	}
+	if len(findings) > 0 {
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, checkSummary(gt, findings))
+}
+
+// checkSummary is the last line of the text output, e.g. "3 findings in 2
+// global tags: 1 duplicate_start, 2 overlap".
+func checkSummary(gt *string, findings []condcache.Finding) string {
+	if len(findings) == 0 {
+		if gt != nil {
+			return "No findings in global tag " + nameText(*gt) + "."
+		}
+		return "No findings in any global tag."
+	}
+	perKind := map[condcache.FindingKind]int{}
+	var kinds []condcache.FindingKind
+	gts := map[string]bool{}
+	for _, f := range findings {
+		if perKind[f.Kind] == 0 {
+			kinds = append(kinds, f.Kind)
+		}
+		perKind[f.Kind]++
+		gts[f.GlobalTag] = true
+	}
+	slices.Sort(kinds)
+	counts := make([]string, len(kinds))
+	for i, k := range kinds {
+		counts[i] = fmt.Sprintf("%d %s", perKind[k], k)
+	}
+	return fmt.Sprintf("%s in %s: %s", plural(len(findings), "finding"), plural(len(gts), "global tag"), strings.Join(counts, ", "))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+func idsText(ids []int64) string {
+	words := make([]string, len(ids))
+	for i, id := range ids {
+		words[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(words, " ")
+}
+
+// nameText prints a stored name as is, quoted when it is empty or holds
+// spaces or characters a terminal would not show as themselves.
+func nameText(s string) string {
+	if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r == ' ' || !strconv.IsPrint(r) }) {
+		return strconv.Quote(s)
+	}
+	return s
+}
