@@ -14,8 +14,13 @@ const (
 	// FindingOverlap: an IOV still holds at the next greater start of its
 	// list: its end is after that start (continuous mode) or at or after it
 	// (discrete mode, ends inclusive). From there lookups answer the later
-	// IOV.
+	// IOV. Open-ended IOVs are summarised as FindingOpenEndedOverlap.
 	FindingOverlap FindingKind = "overlap"
+	// FindingOpenEndedOverlap: open-ended IOVs followed by later starts,
+	// one finding per list. This is how Nopayloaddb's bulk_piov loads
+	// every list (each IOV runs to MAX and holds until the next starts),
+	// so it is informational: it does not fail the check.
+	FindingOpenEndedOverlap FindingKind = "open_ended_overlap"
 	// FindingZeroLength: an IOV whose end equals its start (continuous
 	// mode), which holds at no point.
 	FindingZeroLength FindingKind = "zero_length"
@@ -32,6 +37,14 @@ const (
 	// attached; lookups then answer that type twice.
 	FindingDuplicateType FindingKind = "duplicate_type"
 )
+
+// Informational reports whether findings of kind k describe a normal,
+// expected state worth knowing about rather than a problem: they are
+// reported but do not fail the check.
+func (k FindingKind) Informational() bool { return k == FindingOpenEndedOverlap }
+
+// MaxFindingIDs bounds the ids a summarising finding lists.
+const MaxFindingIDs = 20
 
 // Finding is one such state, located by GT, type and list, with the ids of
 // the IOVs (or lists, for FindingDuplicateType) involved.

@@ -41,6 +41,7 @@ func CheckList(mode IOVMode, list PayloadList, rows []PayloadIOV) []Finding {
 		}
 		i = end
 	}
+	c.openEndedOverlaps()
 	return c.out
 }
 
@@ -66,6 +67,8 @@ type listCheck struct {
 	mode IOVMode
 	list PayloadList
 	out  []Finding
+	// openEnded are the open-ended IOVs that a later start cuts short.
+	openEnded []int64
 }
 
 func (c *listCheck) add(kind FindingKind, ids []int64, format string, args ...any) {
@@ -126,10 +129,36 @@ func (c *listCheck) row(v PayloadIOV, next []PayloadIOV) {
 	}
 	// The lookup answers the highest id of the next run from its start on.
 	later := next[len(next)-1]
+	if v.End == OpenEnd && c.holdsAt(v, later.Start) {
+		c.openEnded = append(c.openEnded, v.ID)
+		return
+	}
 	if c.holdsAt(v, later.Start) {
 		c.add(FindingOverlap, []int64{v.ID, later.ID}, "IOV %d %s still holds at %s, where IOV %d starts; lookups answer %d from there",
 			v.ID, c.rangeText(v), pointText(later.Start), later.ID, later.ID)
 	}
+}
+
+// openEndedOverlaps summarises the open-ended IOVs cut short by a later
+// start in one informational finding, listing at most MaxFindingIDs ids: a
+// bulk-loaded list of a million IOVs makes one finding, not a million.
+func (c *listCheck) openEndedOverlaps() {
+	n := len(c.openEnded)
+	if n == 0 {
+		return
+	}
+	ids := c.openEnded[:min(n, MaxFindingIDs)]
+	shown := ""
+	if n > len(ids) {
+		shown = fmt.Sprintf(" (the first %d listed)", len(ids))
+	}
+	what := strconv.Itoa(n) + " IOVs are"
+	if n == 1 {
+		what = "1 IOV is"
+	}
+	c.add(FindingOpenEndedOverlap, slices.Clone(ids),
+		"%s open-ended and each holds only until the next start%s; this is how bulk loads store IOVs, and lookups answer the latest start",
+		what, shown)
 }
 
 // holdsAt reports whether v's end lies past p (continuous: [start, end)) or

@@ -175,8 +175,16 @@ func TestCheckListDetails(t *testing.T) {
 		[]string{"IOVs 12 and 15 both start at (0,100); lookups answer 15"},
 	}, {
 		ModeContinuous,
+		[]PayloadIOV{checkRow(12, p(0, 100), p(0, 300)), checkRow(15, p(0, 200), OpenEnd)},
+		[]string{"IOV 12 [(0,100), (0,300)) still holds at (0,200), where IOV 15 starts; lookups answer 15 from there"},
+	}, {
+		ModeContinuous,
 		[]PayloadIOV{checkRow(12, p(0, 100), OpenEnd), checkRow(15, p(0, 200), OpenEnd)},
-		[]string{"IOV 12 [(0,100), (MAX,MAX)) still holds at (0,200), where IOV 15 starts; lookups answer 15 from there"},
+		[]string{"1 IOV is open-ended and each holds only until the next start; this is how bulk loads store IOVs, and lookups answer the latest start"},
+	}, {
+		ModeContinuous,
+		bulkRows(25),
+		[]string{"24 IOVs are open-ended and each holds only until the next start (the first 20 listed); this is how bulk loads store IOVs, and lookups answer the latest start"},
 	}, {
 		ModeDiscrete,
 		[]PayloadIOV{checkRow(12, p(0, 100), p(0, 200)), checkRow(15, p(0, 200), p(0, 200))},
@@ -279,6 +287,7 @@ func TestCheckListMatchesOracle(t *testing.T) {
 // oracle applies the rules of one list pair by pair.
 func oracle(mode IOVMode, rows []PayloadIOV) []Finding {
 	var out []Finding
+	var openEnded []PayloadIOV
 	add := func(k FindingKind, ids ...int64) { out = append(out, Finding{Kind: k, IDs: ids}) }
 	starts := map[Point][]int64{}
 	for _, v := range rows {
@@ -314,10 +323,38 @@ func oracle(mode IOVMode, rows []PayloadIOV) []Finding {
 		}
 		later := slices.Max(starts[*next])
 		if c := v.End.Compare(*next); c > 0 || c == 0 && mode == ModeDiscrete {
-			add(FindingOverlap, v.ID, later)
+			if v.End == OpenEnd {
+				openEnded = append(openEnded, v)
+			} else {
+				add(FindingOverlap, v.ID, later)
+			}
 		}
 	}
+	// Open-ended ones make one finding listing the first MaxFindingIDs
+	// by (start, id).
+	if len(openEnded) > 0 {
+		slices.SortFunc(openEnded, func(a, b PayloadIOV) int {
+			if c := a.Start.Compare(b.Start); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		})
+		var ids []int64
+		for _, v := range openEnded[:min(len(openEnded), MaxFindingIDs)] {
+			ids = append(ids, v.ID)
+		}
+		add(FindingOpenEndedOverlap, ids...)
+	}
 	return out
+}
+
+// bulkRows is a list loaded as bulk_piov does: n open-ended IOVs.
+func bulkRows(n int) []PayloadIOV {
+	rows := make([]PayloadIOV, n)
+	for i := range rows {
+		rows[i] = checkRow(int64(i+1), Point{int64(i), 0}, OpenEnd)
+	}
+	return rows
 }
 
 func exactComb(stored string, p Point) bool {

@@ -43,7 +43,7 @@ func TestV2CheckAnswersTheFindings(t *testing.T) {
 	r := newTestReader(t, &fakeService{}, Config{Checker: ck})
 	// The last of repeated parameters counts, as in the compatible API.
 	a := r.get(checkPath + "?gt=other&gt=GT%26")
-	want := `{"global_tag":"GT&","count":1,"findings":[{"kind":"duplicate_start","global_tag":"GT&","payload_type":"Beam",` +
+	want := `{"global_tag":"GT&","count":1,"findings":[{"kind":"duplicate_start","severity":"warning","global_tag":"GT&","payload_type":"Beam",` +
 		`"payload_list":"Beam_7","ids":[12,15],"detail":"IOVs 12 and 15 both start at (0,100); lookups answer 15"}]}`
 	if a.status != 200 || a.body != want {
 		t.Errorf("GET check = %d %s, want 200 %s", a.status, a.body, want)

@@ -102,7 +102,7 @@ listed, 2 usage error or failure.
 	} else {
 		writeCheckText(stdout, checked, findings)
 	}
-	if len(findings) > 0 {
+	if slices.ContainsFunc(findings, func(f condcache.Finding) bool { return !f.Kind.Informational() }) {
 		return checkFound
 	}
 	return checkClean

@@ -140,6 +140,7 @@ type checkAnswer struct {
 	Count     int     `json:"count"`
 	Findings  []struct {
 		Kind        string  `json:"kind"`
+		Severity    string  `json:"severity"`
 		GlobalTag   string  `json:"global_tag"`
 		PayloadType string  `json:"payload_type"`
 		PayloadList *string `json:"payload_list"`
@@ -284,6 +285,22 @@ func TestCheck(t *testing.T) {
 	}
 	if out, code = runCheckCommand(t, "-gt", clean, "-primary", dsn); code != 0 || !bytes.Contains(out, []byte("No findings")) {
 		t.Errorf("condcache check of a clean GT: exit %d, output:\n%s", code, out)
+	}
+	// A list as bulk_piov loads it (every IOV open-ended) is reported once,
+	// as information: it does not fail the check.
+	bulk := c.mkGT("unlocked")
+	bulkList := c.listOf(bulk, c.mkPT())
+	c.ok("POST", "bulk_piov", []map[string]any{
+		{"payload_url": uniqz("b"), "major_iov": 1, "minor_iov": 0, "payload_list": bulkList},
+		{"payload_url": uniqz("b"), "major_iov": 2, "minor_iov": 0, "payload_list": bulkList},
+		{"payload_url": uniqz("b"), "major_iov": 3, "minor_iov": 0, "payload_list": bulkList}})
+	info := r0(c, checkPath(bulk))
+	if !bytes.Contains(info, []byte(`"count":1,`)) || !bytes.Contains(info, []byte(`"kind":"open_ended_overlap","severity":"info"`)) ||
+		!bytes.Contains(info, []byte("2 IOVs are open-ended")) {
+		t.Errorf("GET check of a bulk-loaded GT: %s, want one informational open_ended_overlap of 2 IOVs", info)
+	}
+	if out, code = runCheckCommand(t, "-gt", bulk, "-primary", dsn); code != 0 || !bytes.Contains(out, []byte("open_ended_overlap")) {
+		t.Errorf("condcache check of a bulk-loaded GT: exit %d (want 0), output:\n%s", code, out)
 	}
 	if _, code = runCheckCommand(t, "-gt", uniq("NoSuchGT"), "-primary", dsn); code != 2 {
 		t.Errorf("condcache check of an unknown GT: exit %d, want 2", code)

@@ -15,6 +15,7 @@ type CheckReport struct {
 // duplicate_type finding, which is about several lists (ids).
 type CheckFinding struct {
 	Kind        string  `json:"kind"`
+	Severity    string  `json:"severity"` // "warning", or "info" for what does not fail the check
 	GlobalTag   string  `json:"global_tag"`
 	PayloadType string  `json:"payload_type"`
 	PayloadList *string `json:"payload_list"`
@@ -35,7 +36,11 @@ func NewCheckReport(globalTag *string, findings []condcache.Finding) CheckReport
 		if ids == nil {
 			ids = []int64{}
 		}
-		out.Findings[i] = CheckFinding{Kind: string(f.Kind), GlobalTag: f.GlobalTag, PayloadType: f.PayloadType,
+		severity := "warning"
+		if f.Kind.Informational() {
+			severity = "info"
+		}
+		out.Findings[i] = CheckFinding{Kind: string(f.Kind), Severity: severity, GlobalTag: f.GlobalTag, PayloadType: f.PayloadType,
 			PayloadList: list, IDs: ids, Detail: f.Detail}
 	}
 	return out
