@@ -60,7 +60,7 @@ func TestAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := "s3cr3t-" + hex.EncodeToString(b[:])
-	sv := startServers(t,
+	sv, database := startServersDB(t,
 		"CDB_AUTH_CLASS=cdb_rest.authentication.CustomJWTAuthentication",
 		"JWT_SECRET="+secret,
 		"CDB_PERMISSION_PLUGIN_CLASS=cdb_rest.permissions_plugins.belle2.Belle2PermissionPlugin")
@@ -72,6 +72,7 @@ func TestAuth(t *testing.T) {
 
 	t.Run("authentication", func(t *testing.T) { testAuthentication(t, e) })
 	t.Run("permissions", func(t *testing.T) { testPermissions(t, e) })
+	t.Run("audit", func(t *testing.T) { testAuditWithTokens(t, e, database) })
 
 	// Neither the secret nor any token appears in any response.
 	for _, body := range e.rec.all() {
@@ -276,4 +277,51 @@ func testPermissions(t *testing.T, e *authEnv) {
 		t.Errorf("denied delete removed %s", dst)
 	}
 	e.as(admin(dst)).ok("DELETE", "deleteGlobalTag/"+dst, nil)
+}
+
+// testAuditWithTokens: a token's subject is the actor of its writes, and
+// neither the secret nor any token, sent as the Authorization header or
+// hidden in a body or a query string, is stored in the audit trail.
+func testAuditWithTokens(t *testing.T, e *authEnv, database string) {
+	alice := &client{t: t, base: e.base, rec: e.rec, auth: "Bearer " + e.tok(jwt.MapClaims{"sub": "alice", "b2cdb:admin": []any{".*"}})}
+	gt := uniqz("AuditGT")
+	hidden := e.tok(jwt.MapClaims{"sub": "hidden"})
+	alice.ok("POST", "gt?note=Bearer%20"+hidden, map[string]any{"name": gt, "status": "unlocked", "note": "token " + hidden})
+	alice.ok("PUT", "gt_change_status/"+gt+"/locked", rawJSON("null"))
+	anyone := &client{t: t, base: e.base, rec: e.rec}
+	page := obj(t, anyone.ok("GET", "/api/v2/audit?gt="+gt, nil).JSON)
+	results := arr(t, page["results"])
+	if len(results) != 2 {
+		t.Fatalf("audit of %s: %v, want 2 entries", gt, page)
+	}
+	for i, want := range []string{"ChangeGlobalTagStatus", "CreateGlobalTag"} {
+		entry := obj(t, results[i])
+		if str(t, entry["endpoint"]) != want || str(t, entry["actor"]) != "jwt:alice" {
+			t.Errorf("entry %d: %v, want endpoint %s by jwt:alice", i, entry, want)
+		}
+		anyone.ok("GET", fmt.Sprintf("/api/v2/audit/%d", i64(t, entry["id"])), nil) // recorded, checked by TestAuth
+	}
+	anyone.ok("GET", "/api/v2/audit?page_size=1000", nil)
+
+	db, err := stack.Primary.Connect(t.Context(), database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(t.Context())
+	var stored string
+	if err := db.QueryRow(t.Context(), `SELECT coalesce(string_agg(a::text, ' '), '') || ' ' ||
+			coalesce((SELECT string_agg(c::text, ' ') FROM condcache_audit_change c), '') FROM condcache_audit a`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) < 1000 {
+		t.Fatalf("the audit trail holds only %d bytes", len(stored))
+	}
+	for _, tk := range e.tokens {
+		if sig := tk[strings.LastIndex(tk, ".")+1:]; strings.Contains(stored, tk) || (len(sig) > 8 && strings.Contains(stored, sig)) {
+			t.Errorf("the audit trail stores a token: %.60s…", tk)
+		}
+	}
+	if strings.Contains(stored, e.secret) {
+		t.Error("the audit trail stores JWT_SECRET")
+	}
 }
