@@ -152,12 +152,12 @@ func (c *listCheck) openEndedOverlaps() {
 	if n > len(ids) {
 		shown = fmt.Sprintf(" (the first %d listed)", len(ids))
 	}
-	what := strconv.Itoa(n) + " IOVs are"
+	what := strconv.Itoa(n) + " IOVs are open-ended and each holds"
 	if n == 1 {
-		what = "1 IOV is"
+		what = "1 IOV is open-ended and holds"
 	}
 	c.add(FindingOpenEndedOverlap, slices.Clone(ids),
-		"%s open-ended and each holds only until the next start%s; this is how bulk loads store IOVs, and lookups answer the latest start",
+		"%s only until the next start%s; this is how bulk loads store IOVs, and lookups answer the latest start",
 		what, shown)
 }
 

@@ -180,7 +180,7 @@ func TestCheckListDetails(t *testing.T) {
 	}, {
 		ModeContinuous,
 		[]PayloadIOV{checkRow(12, p(0, 100), OpenEnd), checkRow(15, p(0, 200), OpenEnd)},
-		[]string{"1 IOV is open-ended and each holds only until the next start; this is how bulk loads store IOVs, and lookups answer the latest start"},
+		[]string{"1 IOV is open-ended and holds only until the next start; this is how bulk loads store IOVs, and lookups answer the latest start"},
 	}, {
 		ModeContinuous,
 		bulkRows(25),

@@ -59,7 +59,7 @@ func TestWriterKilledMidWrites(t *testing.T) {
 						body[k] = map[string]any{"payload_url": fmt.Sprintf("%s_b%d", url, k), "major_iov": rng.Int64N(1000), "minor_iov": 0, "payload_list": f.list}
 					}
 					endpoint, marker = "BulkCreatePayloadIOVs", url+"_b0"
-					status, v, err = call("POST", f.api+"/bulk_piov", body)
+					status, _, err = call("POST", f.api+"/bulk_piov", body)
 				} else {
 					status, v, err = call("POST", f.api+"/piov", map[string]any{"payload_url": url, "checksum": "c", "major_iov": rng.Int64N(1000), "minor_iov": 0})
 					if err == nil && status == 200 {

@@ -95,21 +95,33 @@ func nullIfEmpty(b json.RawMessage) json.RawMessage {
 
 // DryRunAnswer is the answer of any write asked with dry_run=1
 // (docs/design.md "Dry runs"): the body the write would have answered, and
-// what it would have changed.
+// what it would have changed. A bulk load or a clone changes millions of
+// rows: the lists hold at most MaxDryRunChanges and MaxDryRunAnswerChanges
+// entries, the totals say how many there are.
 type DryRunAnswer struct {
-	DryRun        bool             `json:"dry_run"`
-	Response      json.RawMessage  `json:"response"`
-	Changes       []V2RowChange    `json:"changes"`
-	AnswerChanges []V2AnswerChange `json:"answer_changes"`
+	DryRun             bool             `json:"dry_run"`
+	Response           json.RawMessage  `json:"response"`
+	ChangesTotal       int              `json:"changes_total"`
+	Changes            []V2RowChange    `json:"changes"`
+	AnswerChangesTotal int              `json:"answer_changes_total"`
+	AnswerChanges      []V2AnswerChange `json:"answer_changes"`
 }
+
+// Bounds of a DryRunAnswer's lists.
+const (
+	MaxDryRunChanges       = 1000
+	MaxDryRunAnswerChanges = 10000
+)
 
 // NewDryRunAnswer renders d with the write's would-be body response.
 func NewDryRunAnswer(d *condcache.DryRun, response []byte) DryRunAnswer {
 	if !json.Valid(response) {
 		response = []byte("null")
 	}
-	return DryRunAnswer{DryRun: true, Response: response, Changes: NewV2RowChanges(d.Changes),
-		AnswerChanges: NewV2AnswerChanges(d.AnswerChanges)}
+	return DryRunAnswer{DryRun: true, Response: response,
+		ChangesTotal: len(d.Changes), Changes: NewV2RowChanges(d.Changes[:min(len(d.Changes), MaxDryRunChanges)]),
+		AnswerChangesTotal: len(d.AnswerChanges),
+		AnswerChanges:      NewV2AnswerChanges(d.AnswerChanges[:min(len(d.AnswerChanges), MaxDryRunAnswerChanges)])}
 }
 
 // V2AuditEntry is an entry of the audit trail.
