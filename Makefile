@@ -18,13 +18,16 @@ test:
 	@$(GO) test -count=1 -timeout 15m -v ./internal/faults/ > reports/faults.log 2>&1; status=$$?; \
 	  grep -E '^(--- |ok|FAIL)|^ +[a-z_]+_test.go:[0-9]+: ' reports/faults.log; exit $$status
 
-## lint: gofmt, go vet and staticcheck must be clean
+## lint: gofmt, go vet, staticcheck and go mod tidy must be clean; the architecture's layers hold;
+## every citation of docs/ names a section that exists, and nothing cites a file outside the repository
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	$(GO) mod tidy -diff
 	@bash .ci/check-layers
+	@$(GO) run ./internal/tools/citecheck
 
 ## bench: the Go benchmarks (5 runs each: compare medians), then a short load test on a stack of its own; reports under reports/
 bench: deps build

@@ -204,7 +204,7 @@ func sortedRows(existing []PayloadIOV, n PayloadIOV, keepN bool) []PayloadIOV {
 	return rows
 }
 
-// checkLocked applies API.md §3.5 (reference-intended) to rows sorted by
+// checkLocked applies docs/compatibility.md "Locked rules" (reference-intended) to rows sorted by
 // (start, id): nil accepts n unchanged, else the reference's refusal.
 func checkLocked(r iovRules, rows []PayloadIOV, n PayloadIOV) error {
 	// i is the last row with start <= n.Start: the same-start row with the

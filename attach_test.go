@@ -138,7 +138,7 @@ func runUnlockedCases(t *testing.T, mode IOVMode, cases []unlockedCase) {
 	}
 }
 
-// TestPlanAttachUnlockedContinuous covers API.md §3.4 U1-U9 (reference
+// TestPlanAttachUnlockedContinuous covers docs/compatibility.md "Unlocked rules" U1-U9 (reference
 // intended, U6 with the empty remnant detached) and the tie rules.
 func TestPlanAttachUnlockedContinuous(t *testing.T) {
 	p, open := attachPt, OpenEnd
@@ -202,7 +202,7 @@ func TestPlanAttachUnlockedContinuous(t *testing.T) {
 }
 
 // TestPlanAttachUnlockedDiscrete re-derives U1-U9 for inclusive ends
-// (DESIGN.md decision 2) and adds the bounds where Before/After run out.
+// (docs/compatibility.md "Discrete mode") and adds the bounds where Before/After run out.
 func TestPlanAttachUnlockedDiscrete(t *testing.T) {
 	p, open := attachPt, OpenEnd
 	runUnlockedCases(t, ModeDiscrete, []unlockedCase{
@@ -292,7 +292,7 @@ func runLockedCases(t *testing.T, mode IOVMode, cases []lockedCase) {
 	}
 }
 
-// TestPlanAttachLockedContinuous covers API.md §3.5 L0-L4c and the tie rules.
+// TestPlanAttachLockedContinuous covers docs/compatibility.md "Locked rules" L0-L4c and the tie rules.
 func TestPlanAttachLockedContinuous(t *testing.T) {
 	p, open := attachPt, OpenEnd
 	x := func(start, end Point) []PayloadIOV { return []PayloadIOV{attachIOV(1, "X", start, end)} }

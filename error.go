@@ -6,7 +6,7 @@ import (
 )
 
 // ErrorCode is a machine-readable application error code. HTTP layers map it
-// to a status (see DESIGN.md "Compatibility decisions" 3).
+// to a status (see docs/compatibility.md "Status codes").
 type ErrorCode string
 
 const (

@@ -40,7 +40,7 @@ func (p Point) Less(q Point) bool { return p.Compare(q) < 0 }
 func (p Point) String() string { return fmt.Sprintf("(%d,%d)", p.Major, p.Minor) }
 
 // IsOnlineOpen reports whether p, taken as an IOV end, is "online-open": end
-// major 0 or MAX and end minor MAX (API.md §3.5, the locked special case).
+// major 0 or MAX and end minor MAX (docs/compatibility.md "Locked rules", the locked special case).
 func (p Point) IsOnlineOpen() bool {
 	return (p.Major == 0 || p.Major == MaxIOV) && p.Minor == MaxIOV
 }
@@ -73,7 +73,7 @@ func (p Point) After() (q Point, ok bool) {
 // Nopayloaddb stores in the numeric(38,19) column comb_iov, with exactly 19
 // fractional digits: (0,1000) → "0.0000000000000001000", (-5,1) →
 // "-4.9999999999999999999". It is computed exactly (the reference rounds for
-// |major| ≥ 10^9, API.md §1.7).
+// |major| ≥ 10^9, docs/compatibility.md "comb_iov").
 func (p Point) CombIOV() string {
 	return string(p.AppendCombIOV(nil))
 }
@@ -137,7 +137,7 @@ func ParseIOVMode(s string) (IOVMode, error) {
 }
 
 // ValidRange reports whether [start, end] is a valid IOV in mode m:
-// continuous needs end > start, discrete end ≥ start (API.md §3.2).
+// continuous needs end > start, discrete end ≥ start (docs/compatibility.md "Range validation").
 func (m IOVMode) ValidRange(start, end Point) bool {
 	c := end.Compare(start)
 	if m == ModeDiscrete {
@@ -147,7 +147,7 @@ func (m IOVMode) ValidRange(start, end Point) bool {
 }
 
 // CheckMinors refuses what mode m cannot order: in discrete mode minors must
-// be ≥ 0 (DESIGN.md "Compatibility decisions" 2), because the point before
+// be ≥ 0 (docs/compatibility.md "Discrete mode"), because the point before
 // (M, 0) is (M-1, MAX) there. Continuous mode accepts any int64.
 func (m IOVMode) CheckMinors(start, end Point) error {
 	if m != ModeDiscrete {

@@ -77,7 +77,7 @@ type ReadService interface {
 	Ready(ctx context.Context) error
 }
 
-// BrowseQuery is the browse mode of the list endpoints (API.md §2.12), already
+// BrowseQuery is the browse mode of the list endpoints (docs/compatibility.md "Browse mode"), already
 // normalised by the HTTP layer: Page ≥ 1, PageSize in [1, 1000], Search
 // trimmed, Sort a whitelisted key of the endpoint ("" = default), Filters the
 // endpoint's non-empty exact-match filters.

@@ -207,7 +207,7 @@ type ResponseCache interface {
 	FillResponse(ctx context.Context, scope string, key []byte, generation int64, body []byte) (stored bool, err error)
 }
 
-// Invalidator tells the cache about writes (DESIGN.md freshness contract).
+// Invalidator tells the cache about writes (docs/design.md "Freshness contract").
 // Implemented by cache.Cache on Redis.
 type Invalidator interface {
 	// Mark is called before a write commits: the GTs' cached answers are

@@ -17,7 +17,7 @@ import (
 )
 
 // These tests drive the cache's Redis scripts against a real Redis: each
-// guard of the freshness contract (DESIGN.md) that lives in Redis has a test
+// guard of the freshness contract (docs/design.md "Freshness contract") that lives in Redis has a test
 // here that fails when the guard is taken out of the script.
 
 // open returns a cache on url whose generations are in sync (epoch set), as

@@ -1,5 +1,5 @@
 // Package cache keeps lookup answers and the other read answers in Redis
-// (github.com/redis/go-redis/v9) under the freshness contract of DESIGN.md,
+// (github.com/redis/go-redis/v9) under the freshness contract (docs/design.md "Freshness contract"),
 // and tells Redis about writes.
 //
 // # Keys

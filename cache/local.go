@@ -20,7 +20,7 @@ import (
 // in a reply of a few bytes.
 // Concurrent lookups of one GT share that check, as long as it began after
 // they arrived, so every lookup still sees every write acknowledged before
-// it started (DESIGN.md freshness point 1).
+// it started (docs/design.md "Point 1: visible after acknowledgement").
 
 // DefaultLocalBytes bounds the local copies' bodies.
 const DefaultLocalBytes = 256 << 20

@@ -63,8 +63,7 @@ func (r FreshnessReport) String() string {
 
 // CheckFreshness creates a GT and, round after round, inserts an IOV that
 // takes over the lookup point and immediately looks the point up: every
-// lookup after the write is acknowledged must show it (DESIGN.md freshness
-// contract, point 1). Each round also replays the lookup with the current
+// lookup after the write is acknowledged must show it (docs/design.md "Point 1: visible after acknowledgement"). Each round also replays the lookup with the current
 // ETag (304 expected) and with the previous round's (the new answer
 // expected), and the run ends by reading the reader's /metrics.
 func CheckFreshness(ctx context.Context, o FreshnessOptions) (FreshnessReport, error) {

@@ -15,7 +15,7 @@ import (
 	"github.com/condcache/condcache/internal/wire"
 )
 
-// Browse defaults and bounds (API.md §2.12).
+// Browse defaults and bounds (docs/compatibility.md "Browse mode").
 const (
 	defaultPageSize = 25
 	maxPageSize     = 1000
@@ -30,7 +30,7 @@ type browseSpec struct {
 	filters []string // exact-match filter parameters
 }
 
-// The browse endpoints of API.md §2.12.
+// The browse endpoints of docs/compatibility.md "Browse mode".
 var (
 	globalTagBrowse = browseSpec{
 		sorts:   []string{"name", "id", "author", "status", "payload_lists_count", "payload_iov_count", "created", "updated"},

@@ -14,7 +14,7 @@ import (
 // errNotFound is DRF's answer for an unknown id or name.
 var errNotFound = condcache.Errorf(condcache.ENotFound, "Not found.")
 
-// globalTagStatuses answers GET gtstatus (API.md §2.3).
+// globalTagStatuses answers GET gtstatus (docs/compatibility.md "Statuses").
 func (s *Server) globalTagStatuses(ctx *fasthttp.RequestCtx) error {
 	sctx, cancel := s.serviceContext()
 	defer cancel()
@@ -30,7 +30,7 @@ func (s *Server) globalTagStatuses(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// globalTagsFull answers GET gt: every GT, fully nested (API.md §2.5).
+// globalTagsFull answers GET gt: every GT, fully nested (docs/compatibility.md "Read global tags").
 func (s *Server) globalTagsFull(ctx *fasthttp.RequestCtx) error {
 	sctx, cancel := s.serviceContext()
 	defer cancel()
@@ -59,7 +59,7 @@ func (s *Server) globalTagByID(ctx *fasthttp.RequestCtx) error {
 }
 
 // globalTagByName answers GET globalTag/<name>: the full GT, or its summary
-// when "light" is present in any form, even light=0 (API.md §8.26).
+// when "light" is present in any form, even light=0 (docs/compatibility.md "Read global tags").
 func (s *Server) globalTagByName(ctx *fasthttp.RequestCtx) error {
 	name, err := api.TextParam(ctx, "name")
 	if err != nil {
@@ -88,7 +88,7 @@ func (s *Server) globalTagByName(ctx *fasthttp.RequestCtx) error {
 func wantsLight(args *fasthttp.Args) bool { return args.Has("light") }
 
 // globalTags answers GET globalTags: summaries, or a browse page when
-// "page" is present (API.md §2.5). sPHENIX probes this URL for liveness.
+// "page" is present (docs/compatibility.md "Read global tags"). sPHENIX probes this URL for liveness.
 func (s *Server) globalTags(ctx *fasthttp.RequestCtx) error {
 	return browse(s, ctx, globalTagBrowse, s.svc.BrowseGlobalTags, wire.NewGTSummary,
 		func(c context.Context) (any, error) {
@@ -99,7 +99,7 @@ func (s *Server) globalTags(ctx *fasthttp.RequestCtx) error {
 
 // globalTagPayloadLists answers GET gtPayloadLists/<name> with the JSON
 // object {type: list name} in the service's order; {} for a GT without
-// lists or an unknown GT (API.md §2.6, §8.24). It is written by hand
+// lists or an unknown GT (docs/compatibility.md "Payload lists of a GT", §8.24). It is written by hand
 // because a Go map would lose the order.
 func (s *Server) globalTagPayloadLists(ctx *fasthttp.RequestCtx) error {
 	name, err := api.TextParam(ctx, "name")

@@ -33,10 +33,10 @@ type lookupParams struct {
 }
 
 // parseLookup reads gtName, majorIOV, minorIOV and shape, the last value
-// winning when repeated (API.md §2.0). majorIOV and minorIOV, when present,
+// winning when repeated (docs/compatibility.md "Conventions"). majorIOV and minorIOV, when present,
 // must be decimal integers within int64 (optional sign, surrounding white
 // space tolerated), else a 400 error naming the parameter and the value:
-// DESIGN.md "Compatibility decisions" 5 replaces the reference's HTML 500
+// docs/compatibility.md "Lookup parameters" replaces the reference's HTML 500
 // and its fraction rounding. That check comes first, so a bad integer is
 // refused even when gtName is missing. shape must be exactly "dict" to
 // select objects; anything else gives positional rows.
@@ -88,12 +88,12 @@ func lookupInt(name string, v []byte) (int64, error) {
 	return 0, condcache.Errorf(condcache.EInvalid, "%s must be an integer, got %q", name, shown)
 }
 
-// lookup answers GET payloadiovs/ and payload-iovs/query/ (API.md §2.16):
+// lookup answers GET payloadiovs/ and payload-iovs/query/ (docs/compatibility.md "The lookup"):
 // for every list attached to the GT, the IOV holding at the point, as
 // 9-column positional rows or, with shape=dict, objects. An unknown GT or
 // a missing parameter answers [].
 //
-// With a cache (DESIGN.md freshness contract): a hit is answered from
+// With a cache (docs/design.md "Freshness contract"): a hit is answered from
 // Redis; on a miss the database answer must be at least as new as the
 // generation Redis knows (older replicas are skipped) and is stored only if
 // Redis still holds that generation; when Redis cannot vouch for the GT
@@ -157,7 +157,7 @@ func (s *Server) countSource(source string) {
 	}
 }
 
-// Cache-Control by GT status (DESIGN.md "Lookups"): a frozen GT never
+// Cache-Control by GT status (docs/design.md "HTTP caching"): a frozen GT never
 // changes; a locked one changes only by non-conflicting additions, rarely;
 // anything else must be revalidated (cheap: an ETag match is a 304).
 const (

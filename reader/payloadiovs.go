@@ -10,7 +10,7 @@ import (
 )
 
 // payloadIOVs answers GET piov: every IOV, attached or not, or a browse
-// page when "page" is present (API.md §2.13).
+// page when "page" is present (docs/compatibility.md "Payload IOVs").
 func (s *Server) payloadIOVs(ctx *fasthttp.RequestCtx) error {
 	return browse(s, ctx, payloadIOVBrowse, s.svc.BrowsePayloadIOVs, wire.NewPIOVBrowse,
 		func(c context.Context) (any, error) {

@@ -11,7 +11,7 @@ import (
 
 // payloadLists answers GET pl: every list with its attached IOVs, detached
 // lists included, or a browse page of PLBrowse when "page" is present
-// (API.md §2.11).
+// (docs/compatibility.md "Payload lists").
 func (s *Server) payloadLists(ctx *fasthttp.RequestCtx) error {
 	return browse(s, ctx, payloadListBrowse, s.svc.BrowsePayloadLists, wire.NewPLBrowse,
 		func(c context.Context) (any, error) {
@@ -21,7 +21,7 @@ func (s *Server) payloadLists(ctx *fasthttp.RequestCtx) error {
 }
 
 // payloadListByID answers GET pl/<int:pk> with numeric foreign keys
-// (API.md §8.27 keeps that inconsistency).
+// (docs/compatibility.md "JSON shapes" keeps that inconsistency).
 func (s *Server) payloadListByID(ctx *fasthttp.RequestCtx) error {
 	id, err := idParam(ctx)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 )
 
 // payloadTypes answers GET pt: every payload type, or a browse page when
-// "page" is present (API.md §2.10).
+// "page" is present (docs/compatibility.md "Payload types").
 func (s *Server) payloadTypes(ctx *fasthttp.RequestCtx) error {
 	return browse(s, ctx, payloadTypeBrowse, s.svc.BrowsePayloadTypes, wire.NewPT,
 		func(c context.Context) (any, error) {

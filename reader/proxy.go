@@ -17,8 +17,8 @@ import (
 )
 
 // writerProxy forwards write requests to the single writer. Readers accept
-// writes so that a client configured with one base URL works (DESIGN.md
-// "Shape"); the writer alone decides what they do, including
+// writes so that a client configured with one base URL works (docs/design.md
+// "Processes"); the writer alone decides what they do, including
 // authentication, so requests and answers pass through unchanged apart
 // from hop-by-hop headers.
 type writerProxy struct {

@@ -10,7 +10,7 @@ import (
 )
 
 // Reads other than the lookup are cached whole, per request URI, under a
-// scope (DESIGN.md freshness contract): a GT's name for the routes about
+// scope (docs/design.md "Freshness contract"): a GT's name for the routes about
 // one GT named in the path, condcache.AllScope for every other listing or
 // lookup by id. Their handlers always read a backend that has every write
 // committed before the request, so an answer computed after a get that

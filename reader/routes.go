@@ -35,7 +35,7 @@ func (s *Server) handlers() map[string]handlerFunc {
 	}
 }
 
-// newRouter builds the exact routing of the reference (API.md §2.0):
+// newRouter builds the exact routing of the reference (docs/compatibility.md "Conventions"):
 // no trailing-slash or case fixing, so "gt/" is 404, except the explicit
 // APPEND_SLASH redirects of api.SlashRedirects.
 func (s *Server) newRouter() *router.Router {

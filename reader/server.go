@@ -1,7 +1,7 @@
 // Package reader is the HTTP layer of the stateless read servers: it answers
-// every GET endpoint of the Nopayloaddb-compatible API (API.md §2) from a
+// every GET endpoint of the Nopayloaddb-compatible API (docs/compatibility.md "Endpoints") from a
 // condcache.ReadService, and proxies every write method to the writer so a
-// client configured with one base URL works (DESIGN.md "Shape"). It holds no
+// client configured with one base URL works (docs/design.md "Processes"). It holds no
 // state beyond its configuration and imports no storage package; any number
 // of readers can run side by side.
 package reader
@@ -44,10 +44,10 @@ const (
 	DefaultWriterTimeout = 5 * time.Minute
 	// DefaultReadyTimeout bounds the readiness check.
 	DefaultReadyTimeout = 2 * time.Second
-	// DefaultTimeoutEndpointWait is how long GET timeout waits (API.md §2.19).
+	// DefaultTimeoutEndpointWait is how long GET timeout waits (docs/compatibility.md "Timeout").
 	DefaultTimeoutEndpointWait = 1800 * time.Second
 	// DefaultMaxTimeoutWaiters caps concurrent GET timeout calls: each one
-	// holds a connection for up to half an hour (API.md §8.31).
+	// holds a connection for up to half an hour (docs/compatibility.md "Timeout").
 	DefaultMaxTimeoutWaiters = 1024
 	// DefaultReadBufferSize is the per-connection request header buffer;
 	// JWTs and proxy headers exceed fasthttp's 4 KiB default.
@@ -62,15 +62,14 @@ type Config struct {
 	// proxied to, e.g. "http://127.0.0.1:8001". Empty: writes get 503.
 	WriterURL string
 	// IOVMode is the effective CDB_IOV_MODE, reported by the settings
-	// endpoint even when the variable is unset (API.md §8.22).
+	// endpoint even when the variable is unset (docs/compatibility.md "Settings").
 	IOVMode condcache.IOVMode
 	// Settings is the CDB_* environment captured at start-up, served by
 	// the settings endpoint minus anything that looks secret.
 	Settings map[string]string
 	// Logger receives internal errors; nil discards them.
 	Logger *slog.Logger
-	// Cache, if set, answers lookups and stores them (DESIGN.md freshness
-	// contract). Without it every lookup reads the latest state.
+	// Cache, if set, answers lookups and stores them (docs/design.md "Freshness contract"). Without it every lookup reads the latest state.
 	Cache condcache.LookupCache
 	// Responses, if set, caches the answers of the other GET endpoints.
 	Responses condcache.ResponseCache

@@ -12,11 +12,11 @@ import (
 )
 
 // settingPrefix is the prefix of the environment variables the settings
-// endpoint may show (API.md §2.18).
+// endpoint may show (docs/compatibility.md "Settings").
 const settingPrefix = "CDB_"
 
 // secretMarkers are name fragments of variables that must never be served,
-// whatever someone puts under the CDB_ prefix (API.md §8.22).
+// whatever someone puts under the CDB_ prefix (docs/compatibility.md "Settings").
 var secretMarkers = []string{"SECRET", "PASSWORD", "PASSWD", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE", "DSN"}
 
 // visibleSettings returns what the settings endpoint serves: the captured

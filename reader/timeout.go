@@ -15,7 +15,7 @@ var disconnectPoll = time.Second
 
 var errTooManyWaiters = condcache.Errorf(condcache.EUnavailable, "Too many timeout requests in progress.")
 
-// timeout answers GET timeout (API.md §2.19): it exists to test proxy and
+// timeout answers GET timeout (docs/compatibility.md "Timeout"): it exists to test proxy and
 // gateway timeouts, so it waits Config.TimeoutEndpointWait (1800 s) and then
 // answers 200 {} (the reference's empty body makes clients fail to parse).
 // Unlike the reference it gives up its connection as soon as the client

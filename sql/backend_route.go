@@ -17,7 +17,7 @@ import (
 
 // router sends each read to a backend chosen by health, lag and load, and
 // fails over on connection-level errors: replicas first, the primary last
-// (DESIGN.md "reader", API.md §8.23). It knows nothing about the queries.
+// (docs/design.md "Readers"). It knows nothing about the queries.
 type router struct {
 	opts     ReaderOptions
 	log      *slog.Logger

@@ -11,7 +11,7 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// Browse mode of the list endpoints (API.md §2.12): exact-match filters,
+// Browse mode of the list endpoints (docs/compatibility.md "Browse mode"): exact-match filters,
 // a case-insensitive substring search, one whitelisted sort key, pages.
 //
 // Only SQL text written in this package reaches the statement: filter,

@@ -8,7 +8,7 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// The four browse endpoints of API.md §2.12: filters, search fields and
+// The four browse endpoints of docs/compatibility.md "Browse mode": filters, search fields and
 // sort keys (default first), each mapped to SQL written here.
 
 var globalTagBrowse = browseSpec{

@@ -11,7 +11,7 @@ import (
 // its current WAL position (latestLSN, shared by concurrent reads) and runs
 // on a replica that has replayed that far, else on the primary. Every read
 // but the lookup does this; the lookup does it only when the cache cannot
-// vouch for the GT's generation (DESIGN.md freshness contract).
+// vouch for the GT's generation (docs/design.md "Freshness contract").
 
 // currentLSN returns the primary's current WAL write position as a byte
 // offset: at or past every commit that returned before the call.

@@ -28,7 +28,7 @@ func emptyDB(t testing.TB) string {
 }
 
 // fixtureSQL returns the schema dump of a real Nopayloaddb database, kept in
-// testdata (a copy of the team's shared/fixtures, so a clean clone tests it).
+// testdata, so a clean clone tests it.
 func fixtureSQL(t testing.TB) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "nopayloaddb-schema.sql"))
@@ -326,7 +326,7 @@ func TestMigrateConcurrent(t *testing.T) {
 
 // djangoRows fills a Nopayloaddb database the way the reference writes it
 // and returns the expected lookups. comb_iov is what Django computed,
-// including its rounding for majors ≥ 10^9 (API.md §1.7), and one row has
+// including its rounding for majors ≥ 10^9 (docs/compatibility.md "comb_iov"), and one row has
 // none at all.
 func djangoRows(t testing.TB, p *pgxpool.Pool) {
 	t.Helper()
@@ -469,7 +469,7 @@ func checkDjangoLookups(t *testing.T, p *pgxpool.Pool) {
 		{pt(0, 999999), []string{"Beam:beam_999999.dat"}},
 		{pt(1e9, 5), []string{"Beam:beam_999999.dat", "CEMC_Calibration:cemc_1e9.root"}},
 		// The reference stored this start rounded up: exactly at it, the
-		// row is not found yet (API.md §1.7); just after, it is.
+		// row is not found yet (docs/compatibility.md "comb_iov"); just after, it is.
 		{pt(1e9, 9999999999), []string{"Beam:beam_999999.dat", "CEMC_Calibration:cemc_1e9.root"}},
 		{pt(1e9, 10000000000), []string{"Beam:beam_999999.dat", "CEMC_Calibration:cemc_rounded.root"}},
 	} {

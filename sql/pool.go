@@ -54,7 +54,7 @@ func Connect(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, er
 }
 
 // ConnectPool returns a pool to dsn. Sessions run in UTC, the time zone
-// Nopayloaddb's data is written in (API.md §1.8). Settings given in the
+// Nopayloaddb's data is written in (docs/compatibility.md "Timestamps"). Settings given in the
 // DSN win over these defaults.
 //
 // The pool connects lazily: a backend that is down when the process starts

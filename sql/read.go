@@ -102,7 +102,7 @@ var snapshotOptions = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pg
 
 // inSnapshot runs fn in a read-only snapshot on a routed backend that holds
 // every write committed before the call (the reference reads all of these
-// from the primary, and clients rely on it: API.md §6, §7 item 15).
+// from the primary, and clients rely on it: docs/compatibility.md "Configuration names", §7 item 15).
 func (r *Reader) inSnapshot(ctx context.Context, fn func(pgx.Tx) error) error {
 	return r.rt.doAt(ctx, r.latestLSN(ctx), func(ctx context.Context, db *pgxpool.Pool) error {
 		return pgx.BeginTxFunc(ctx, db, snapshotOptions, fn)

@@ -8,7 +8,7 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// Counts of a GT summary (API.md §2.2 GTSummary): lists attached to GT g and
+// Counts of a GT summary (docs/compatibility.md "JSON shapes" GTSummary): lists attached to GT g and
 // IOVs attached to those lists. The reference counts DISTINCT over a join;
 // correlated counts give the same numbers without the join fan-out, and
 // each uses an index (global_tag_id, then payload_list_id).
@@ -144,7 +144,7 @@ func (r *Reader) GlobalTagSummaryByName(ctx context.Context, name string) (condc
 
 // GlobalTagPayloadLists returns the (type, list) pairs attached to GT name,
 // by type name; if two lists of one type are attached (only possible
-// behind the API's back), the highest list id wins (API.md §8.38). An
+// behind the API's back), the highest list id wins (docs/compatibility.md "Payload lists of a GT"). An
 // unknown GT has none.
 func (r *Reader) GlobalTagPayloadLists(ctx context.Context, name string) ([]condcache.TypeList, error) {
 	return queryAll(ctx, r, func(row pgx.Row) (condcache.TypeList, error) {

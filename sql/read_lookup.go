@@ -8,7 +8,7 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// lookupSQL is the run lookup (API.md §2.16, §3.8) as one statement: for
+// lookupSQL is the run lookup (docs/compatibility.md "The lookup", §3.8) as one statement: for
 // each list attached to GT $1, the IOV with the greatest comb_iov ≤ $2 (ties:
 // highest id), as one descent of condcache_lookup_idx that reads nothing
 // but the index (plan_test.go checks the plan). The point is the exact
@@ -17,8 +17,7 @@ import (
 // invisible; ends are not looked at. Rows come ordered by type name, then
 // list id, so answers are byte-for-byte repeatable.
 //
-// In the same snapshot it reads what caches need (DESIGN.md freshness
-// contract): the GT's generation and status, and for each list the next IOV
+// In the same snapshot it reads what caches need (docs/design.md "Freshness contract"): the GT's generation and status, and for each list the next IOV
 // start after the point (a second descent of the same index), which bounds
 // the window of points sharing this answer. The first row always exists;
 // its lookup columns are NULL when the GT is unknown or has no lists, and a

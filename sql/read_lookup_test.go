@@ -10,7 +10,7 @@ import (
 )
 
 // lookupFixture is one GT with lists of several types exercising every
-// rule of API.md §3.8, plus rows that must stay invisible to it.
+// rule of docs/compatibility.md "Lookup semantics", plus rows that must stay invisible to it.
 type lookupFixture struct {
 	alpha, beta, gamma, zeta int64 // attached list ids
 	tieLow, tieHigh          int64 // two IOVs of alpha with equal comb_iov

@@ -47,7 +47,7 @@ func NewStore(primary *pgxpool.Pool, mode condcache.IOVMode) *Store {
 }
 
 // SetInvalidator makes every write tell inv about the GTs it changes
-// (DESIGN.md freshness contract): before commit, Mark (if that fails the
+// (docs/design.md "Freshness contract"): before commit, Mark (if that fails the
 // write is refused and nothing is written); after commit and before the
 // method returns, Publish. An invalidation that cannot be published stays in
 // the outbox, and undelivered is called so that a relay retries it.

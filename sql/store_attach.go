@@ -10,11 +10,11 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// AttachPayloadIOV attaches IOV iovID to a list (API.md §2.15), with the
+// AttachPayloadIOV attaches IOV iovID to a list (docs/compatibility.md "Attach an IOV"), with the
 // overlap rules of the list GT's status computed by condcache.PlanAttach:
 // unlocked rules for a detached list or an unlocked GT, append-only for a
 // locked GT, refusal for a frozen one. Moving an IOV out of a list of a
-// frozen GT is refused too (DESIGN.md decision 4).
+// frozen GT is refused too (docs/compatibility.md "Frozen and locked protection").
 //
 // Both lists involved (target, and the IOV's current list when it moves) are
 // locked before anything is read that the plan depends on, so concurrent

@@ -9,8 +9,8 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// attachCase is one worked example of API.md §3.4/§3.5 (or its discrete
-// reading, DESIGN.md decision 2): existing IOVs of the list (attached in
+// attachCase is one worked example of docs/compatibility.md "Attach rules" (or its discrete
+// reading, docs/compatibility.md "Discrete mode"): existing IOVs of the list (attached in
 // order while the GT is unlocked), then n attached under status.
 type attachCase struct {
 	name     string
@@ -84,7 +84,7 @@ func TestStoreAttachUnlockedContinuous(t *testing.T) {
 			want: []storeSpan{sp("N", iovPt(0, 50), iovPt(0, 70)), sp("P", iovPt(0, 100), storeOpen)}},
 		{name: "U5", existing: []storeSpan{sp("P", iovPt(0, 100), iovPt(0, 200))}, n: sp("N", iovPt(0, 50), iovPt(0, 300)),
 			want: []storeSpan{sp("N", iovPt(0, 50), iovPt(0, 300))}, detached: []string{"P"}},
-		// U6: the trim would leave P empty, so P is detached (DESIGN.md decision 1).
+		// U6: the trim would leave P empty, so P is detached (docs/compatibility.md "Attach rules").
 		{name: "U6", existing: []storeSpan{sp("P", iovPt(0, 0), iovPt(0, 100))}, n: sp("N", iovPt(0, 0), iovPt(0, 50)),
 			want: []storeSpan{sp("N", iovPt(0, 0), iovPt(0, 50)), sp("P", iovPt(0, 50), iovPt(0, 100))}, detached: []string{"P"}},
 		{name: "U7", existing: []storeSpan{sp("P", iovPt(1, 0), iovPt(3, 0))}, n: sp("N", iovPt(2, 0), iovPt(2, 5)),

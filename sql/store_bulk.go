@@ -14,7 +14,7 @@ import (
 )
 
 // BulkCreatePayloadIOVs creates IOVs attached to the lists they name
-// (API.md §2.14 bulk_piov, DESIGN.md decision 6), with COPY, all or nothing.
+// (docs/compatibility.md "Bulk create" bulk_piov, docs/compatibility.md "bulk_piov answer"), with COPY, all or nothing.
 // Every element is checked before anything is written: its range for the
 // mode, its text lengths and that its list exists (else EInvalid), and that
 // the list's GT is neither locked nor frozen (else ELocked: a bulk load
@@ -39,7 +39,7 @@ func (s *Store) BulkCreatePayloadIOVs(ctx context.Context, iovs []condcache.Bulk
 			switch {
 			case !ok:
 				// A bad element makes the request invalid as a whole (400,
-				// DESIGN.md decision 6), rather than a missing resource.
+				// docs/compatibility.md "bulk_piov answer"), rather than a missing resource.
 				return bulkElementError(i, v, condcache.Errorf(condcache.EInvalid, "PayloadList %q not found.", v.PayloadList))
 			case l.gt.status == condcache.StatusLocked || l.gt.status == condcache.StatusFrozen:
 				return bulkElementError(i, v, condcache.Errorf(condcache.ELocked,

@@ -9,7 +9,7 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// CloneGlobalTag deep-copies GT src into a new unlocked GT dst (API.md §2.7):
+// CloneGlobalTag deep-copies GT src into a new unlocked GT dst (docs/compatibility.md "Clone"):
 // every list attached to src, in id order, gets a new sequence id and the
 // name <type>_<id>, and every IOV attached to it is copied with one
 // INSERT … SELECT, so a clone of a million IOVs is a handful of statements.

@@ -100,7 +100,7 @@ func checkLen(field, value string, limit int) error {
 	return nil
 }
 
-// Errors with the reference's detail texts (API.md §2), or a clear text where
+// Errors with the reference's detail texts (docs/compatibility.md "Endpoints"), or a clear text where
 // the reference crashed with an HTML 500.
 
 func errStatusNotFound(name string) error {
@@ -128,7 +128,7 @@ func errFrozen() error { return condcache.Errorf(condcache.ELocked, "Global Tag 
 func errLocked() error { return condcache.Errorf(condcache.ELocked, "Global Tag is locked.") }
 
 // errInvalidRange is the reference's range-check refusal of POST piov
-// (API.md §2.13), the same wording in both modes.
+// (docs/compatibility.md "Payload IOVs"), the same wording in both modes.
 func errInvalidRange(url string, start, end condcache.Point) *condcache.Error {
 	return condcache.Errorf(condcache.EInvalid,
 		"%s PayloadIOV ending IOVs should be greater or equal than starting. Provided end IOVs: major_iov: %d major_iov_end: %d minor_iov: %d minor_iov_end: %d",

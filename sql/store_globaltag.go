@@ -9,7 +9,7 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// CreateGlobalTagStatus creates a GT status (API.md §2.3).
+// CreateGlobalTagStatus creates a GT status (docs/compatibility.md "Statuses").
 func (s *Store) CreateGlobalTagStatus(ctx context.Context, name string) (condcache.GlobalTagStatus, error) {
 	if err := checkLen("name", name, condcache.MaxNameLen); err != nil {
 		return condcache.GlobalTagStatus{}, err
@@ -28,7 +28,7 @@ func (s *Store) CreateGlobalTagStatus(ctx context.Context, name string) (condcac
 }
 
 // CreateGlobalTag creates a GT with an existing status, given by name
-// (API.md §2.4; any status, locked and frozen included).
+// (docs/compatibility.md "Create global tag"; any status, locked and frozen included).
 func (s *Store) CreateGlobalTag(ctx context.Context, name, status string, author *string) (condcache.GlobalTag, error) {
 	if err := checkLen("name", name, condcache.MaxNameLen); err != nil {
 		return condcache.GlobalTag{}, err
@@ -59,7 +59,7 @@ func (s *Store) CreateGlobalTag(ctx context.Context, name, status string, author
 	return gt, err
 }
 
-// ChangeGlobalTagStatus sets a GT's status (any to any, API.md §2.8).
+// ChangeGlobalTagStatus sets a GT's status (any to any, docs/compatibility.md "Change status").
 func (s *Store) ChangeGlobalTagStatus(ctx context.Context, name, status string) (condcache.GlobalTag, error) {
 	var gt condcache.GlobalTag
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -87,7 +87,7 @@ func (s *Store) ChangeGlobalTagStatus(ctx context.Context, name, status string) 
 }
 
 // DeleteGlobalTag deletes an unlocked GT, the lists attached to it and the
-// IOVs attached to those (API.md §2.9). The FKs have no ON DELETE, so the
+// IOVs attached to those (docs/compatibility.md "Delete global tag"). The FKs have no ON DELETE, so the
 // children go first, all in one transaction.
 func (s *Store) DeleteGlobalTag(ctx context.Context, name string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {

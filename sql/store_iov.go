@@ -10,7 +10,7 @@ import (
 )
 
 // checkNewIOV refuses what PostgreSQL would refuse or the reference rejects
-// for a new IOV: an invalid range for the mode (API.md §3.2, with the
+// for a new IOV: an invalid range for the mode (docs/compatibility.md "Range validation", with the
 // reference's text), and texts longer than their columns.
 func (s *Store) checkNewIOV(url, checksum string, start, end condcache.Point) error {
 	if err := s.mode.CheckMinors(start, end); err != nil {
@@ -25,7 +25,7 @@ func (s *Store) checkNewIOV(url, checksum string, start, end condcache.Point) er
 	return checkLen("checksum", checksum, condcache.MaxTextLen)
 }
 
-// CreatePayloadIOV creates a detached IOV (API.md §2.13 POST piov), with
+// CreatePayloadIOV creates a detached IOV (docs/compatibility.md "Payload IOVs" POST piov), with
 // comb_iov computed exactly from its start.
 func (s *Store) CreatePayloadIOV(ctx context.Context, iov condcache.NewPayloadIOV) (condcache.PayloadIOV, error) {
 	if err := s.checkNewIOV(iov.PayloadURL, iov.Checksum, iov.Start, iov.End); err != nil {
@@ -48,7 +48,7 @@ func (s *Store) CreatePayloadIOV(ctx context.Context, iov condcache.NewPayloadIO
 }
 
 // DeletePayloadIOV deletes the one IOV with exactly this start and end
-// attached to the GT's list of the type (API.md §2.17); refused in a frozen
+// attached to the GT's list of the type (docs/compatibility.md "Delete an IOV"); refused in a frozen
 // GT. Several matches (possible after bulk loads) are a conflict rather than
 // the reference's "doesn't exist", and nothing is deleted.
 func (s *Store) DeletePayloadIOV(ctx context.Context, globalTag, payloadType string, start, end condcache.Point) (condcache.PayloadIOV, error) {

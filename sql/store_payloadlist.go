@@ -16,7 +16,7 @@ func listName(payloadType string, id int64) string {
 }
 
 // takeListIDs takes n new payload list ids from the hand-rolled sequence
-// table, in order, in one round trip (API.md §1.4). A rollback burns them,
+// table, in order, in one round trip (docs/compatibility.md "Payload list ids"). A rollback burns them,
 // which only leaves gaps, as in the reference.
 func takeListIDs(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
 	if n == 0 {
@@ -32,7 +32,7 @@ func takeListIDs(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
 }
 
 // CreatePayloadList creates a detached list of the given type, named
-// <type>_<id> (API.md §2.11 POST pl).
+// <type>_<id> (docs/compatibility.md "Payload lists" POST pl).
 func (s *Store) CreatePayloadList(ctx context.Context, payloadType string) (condcache.PayloadList, error) {
 	var pl condcache.PayloadList
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -62,10 +62,10 @@ func (s *Store) CreatePayloadList(ctx context.Context, payloadType string) (cond
 	return pl, err
 }
 
-// AttachPayloadList attaches a list to a GT (API.md §2.11 pl_attach): lists of
+// AttachPayloadList attaches a list to a GT (docs/compatibility.md "Payload lists" pl_attach): lists of
 // the same type attached to the GT are detached first; a locked GT refuses if
 // it already has a list of that type; a frozen GT refuses, and so does moving
-// a list out of a frozen GT (DESIGN.md decision 4).
+// a list out of a frozen GT (docs/compatibility.md "Frozen and locked protection").
 func (s *Store) AttachPayloadList(ctx context.Context, globalTag, payloadList string) (condcache.PayloadList, error) {
 	var pl condcache.PayloadList
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -159,8 +159,8 @@ func (s *Store) AttachPayloadList(ctx context.Context, globalTag, payloadList st
 	return pl, err
 }
 
-// DeletePayloadList deletes an empty list (API.md §2.11); a list attached to
-// a frozen GT stays (DESIGN.md decision 4).
+// DeletePayloadList deletes an empty list (docs/compatibility.md "Payload lists"); a list attached to
+// a frozen GT stays (docs/compatibility.md "Frozen and locked protection").
 func (s *Store) DeletePayloadList(ctx context.Context, name string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		var listID int64

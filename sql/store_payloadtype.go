@@ -9,7 +9,7 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// CreatePayloadType creates a payload type (API.md §2.10).
+// CreatePayloadType creates a payload type (docs/compatibility.md "Payload types").
 func (s *Store) CreatePayloadType(ctx context.Context, name string) (condcache.PayloadType, error) {
 	if err := checkLen("name", name, condcache.MaxNameLen); err != nil {
 		return condcache.PayloadType{}, err
@@ -28,7 +28,7 @@ func (s *Store) CreatePayloadType(ctx context.Context, name string) (condcache.P
 }
 
 // DeletePayloadType deletes a type that no list (attached or detached)
-// refers to (API.md §2.10).
+// refers to (docs/compatibility.md "Payload types").
 func (s *Store) DeletePayloadType(ctx context.Context, name string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		var typeID int64

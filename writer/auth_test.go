@@ -33,7 +33,7 @@ func bearer(t *testing.T, claims jwt.MapClaims) []string {
 func admin(p ...any) jwt.MapClaims     { return jwt.MapClaims{auth.ClaimAdmin: p} }
 func createiov(p ...any) jwt.MapClaims { return jwt.MapClaims{auth.ClaimCreateIOV: p} }
 
-// TestAuthentication: every row of API.md §5.1 answered 403 with the
+// TestAuthentication: every row of docs/compatibility.md "JWT authentication" answered 403 with the
 // reference's text before anything else happens.
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
@@ -166,7 +166,7 @@ func TestPublicKeyAuthentication(t *testing.T) {
 	}
 }
 
-// TestPermissions checks every row of API.md §5.3 with the Belle II
+// TestPermissions checks every row of docs/compatibility.md "Permission checks" with the Belle II
 // plugin: which endpoints ask, for which role, on which name.
 func TestPermissions(t *testing.T) {
 	t.Parallel()
@@ -269,7 +269,7 @@ func TestAttachAuthorize(t *testing.T) {
 }
 
 // TestBelle2WithoutAuthentication: with no authentication there are no
-// claims, so every permission-checked write is refused (API.md §5.4) and
+// claims, so every permission-checked write is refused (docs/compatibility.md "Belle II plugin") and
 // the others work.
 func TestBelle2WithoutAuthentication(t *testing.T) {
 	t.Parallel()

@@ -21,7 +21,7 @@ var (
 
 // decodeIOV decodes the start and end of a new IOV: major_iov and minor_iov
 // are required, and each end defaults independently to MAX when its key is
-// absent (API.md §3.1). ok is false when any of them is invalid (the error
+// absent (docs/compatibility.md "Defaults"). ok is false when any of them is invalid (the error
 // is recorded in o).
 func decodeIOV(o *api.Object) (start, end condcache.Point, ok bool) {
 	var ok1, ok2, ok3, ok4 bool
@@ -40,7 +40,7 @@ func intOrMax(o *api.Object, field string) (int64, bool) {
 }
 
 // decodeSize decodes the optional size of a new IOV (a compatible extension
-// of the reference, API.md §8.35): absent or null is unknown.
+// of the reference, docs/compatibility.md "Payload IOVs"): absent or null is unknown.
 func decodeSize(o *api.Object) *int64 {
 	if v, ok := o.Int("size", api.IntRule{Optional: true, Null: true, NonNegative: true}); ok {
 		return &v
@@ -49,7 +49,7 @@ func decodeSize(o *api.Object) *int64 {
 }
 
 // errInvalidRange is the reference's range-check refusal of a new IOV
-// (API.md §2.13), the same wording in both modes, as a 400.
+// (docs/compatibility.md "Payload IOVs"), the same wording in both modes, as a 400.
 func errInvalidRange(url string, start, end condcache.Point) error {
 	return condcache.Errorf(condcache.EInvalid,
 		"%s PayloadIOV ending IOVs should be greater or equal than starting. Provided end IOVs: major_iov: %d major_iov_end: %d minor_iov: %d minor_iov_end: %d",

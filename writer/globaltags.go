@@ -6,12 +6,12 @@ import (
 	"github.com/condcache/condcache/internal/wire"
 )
 
-// permit checks role on the global tag name for the caller (API.md §5.3).
+// permit checks role on the global tag name for the caller (docs/compatibility.md "Permission checks").
 func (s *Server) permit(c *call, role, name string) error {
 	return s.auth.Permit(c.claims, auth.ObjectGlobalTag, role, name)
 }
 
-// createGlobalTagStatus: POST gtstatus {"name"} (API.md §2.3). No
+// createGlobalTagStatus: POST gtstatus {"name"} (docs/compatibility.md "Statuses"). No
 // permission check; description is ignored.
 func (s *Server) createGlobalTagStatus(c *call) error {
 	o, err := api.ReadObject(c.req)
@@ -31,7 +31,7 @@ func (s *Server) createGlobalTagStatus(c *call) error {
 }
 
 // createGlobalTag: POST gt {"name", "status" (a status name), "author"?}
-// (API.md §2.4). The permission check on the name comes first, as in the
+// (docs/compatibility.md "Create global tag"). The permission check on the name comes first, as in the
 // reference, whenever the name is a string at all.
 func (s *Server) createGlobalTag(c *call) error {
 	o, err := api.ReadObject(c.req)
@@ -57,7 +57,7 @@ func (s *Server) createGlobalTag(c *call) error {
 	return nil
 }
 
-// cloneGlobalTag: POST cloneGlobalTag/<src>/<dst> (API.md §2.7). The body is
+// cloneGlobalTag: POST cloneGlobalTag/<src>/<dst> (docs/compatibility.md "Clone"). The body is
 // never read (clients send null); the permission is on the new name.
 func (s *Server) cloneGlobalTag(c *call) error {
 	src, dst := c.param("src"), c.param("dst")
@@ -72,8 +72,7 @@ func (s *Server) cloneGlobalTag(c *call) error {
 	return nil
 }
 
-// changeGlobalTagStatus: PUT gt_change_status/<name>/<status> (API.md
-// §2.8). The body is never read; the answer carries the numeric status id.
+// changeGlobalTagStatus: PUT gt_change_status/<name>/<status> (docs/compatibility.md "Change status"). The body is never read; the answer carries the numeric status id.
 func (s *Server) changeGlobalTagStatus(c *call) error {
 	name, status := c.param("name"), c.param("status")
 	if err := s.permit(c, auth.RoleAdmin, name); err != nil {
@@ -87,7 +86,7 @@ func (s *Server) changeGlobalTagStatus(c *call) error {
 	return nil
 }
 
-// deleteGlobalTag: DELETE deleteGlobalTag/<name> (API.md §2.9).
+// deleteGlobalTag: DELETE deleteGlobalTag/<name> (docs/compatibility.md "Delete global tag").
 func (s *Server) deleteGlobalTag(c *call) error {
 	name := c.param("name")
 	if err := s.permit(c, auth.RoleAdmin, name); err != nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/condcache/condcache/internal/wire"
 )
 
-// createPayloadIOV: POST piov (API.md §2.13) creates a detached IOV. As in
+// createPayloadIOV: POST piov (docs/compatibility.md "Payload IOVs") creates a detached IOV. As in
 // the reference, the permission check (role createpayload on the
 // payload_url) comes first, then the range check, then the other field
 // errors.
@@ -49,13 +49,12 @@ func (s *Server) createPayloadIOV(c *call) error {
 	return nil
 }
 
-// bulkCreated is the answer of bulk_piov (DESIGN.md decision 6).
+// bulkCreated is the answer of bulk_piov (docs/compatibility.md "bulk_piov answer").
 type bulkCreated struct {
 	Created int64 `json:"created"`
 }
 
-// bulkCreatePayloadIOVs: POST bulk_piov (API.md §2.14, DESIGN.md decision
-// 6), a JSON array of IOVs attached to the lists they name. No permission
+// bulkCreatePayloadIOVs: POST bulk_piov (docs/compatibility.md "Bulk create", docs/compatibility.md "bulk_piov answer"), a JSON array of IOVs attached to the lists they name. No permission
 // check, as in the reference. The first bad element rejects the whole
 // batch with 400 naming its index; nothing is written.
 func (s *Server) bulkCreatePayloadIOVs(c *call) error {
@@ -127,8 +126,7 @@ func elementError(i int, err error) error {
 	return &condcache.Error{Code: e.Code, Detail: fmt.Sprintf("element %d: %s", i, e.Detail), Fields: e.Fields}
 }
 
-// attachPayloadIOV: PUT piov_attach {"payload_list", "piov_id"} (API.md
-// §2.15); piov_id may be a numeric string, as in the reference. The
+// attachPayloadIOV: PUT piov_attach {"payload_list", "piov_id"} (docs/compatibility.md "Attach an IOV"); piov_id may be a numeric string, as in the reference. The
 // permission (role createiov on the name of the list's GT, "" when the list
 // is detached) is checked by the service through authorize, inside its
 // transaction, once it knows the GT.
@@ -154,8 +152,8 @@ func (s *Server) attachPayloadIOV(c *call) error {
 }
 
 // deletePayloadIOV: DELETE deletePayloadIOV/<gt>/<pt>/<M>/<m>[/<Me>/<me>]
-// (API.md §2.17). The 4-number form deletes the open-ended IOV (end
-// (MAX, MAX)). Negative numbers are accepted (API.md §8.16).
+// (docs/compatibility.md "Delete an IOV"). The 4-number form deletes the open-ended IOV (end
+// (MAX, MAX)). Negative numbers are accepted (docs/compatibility.md "Delete an IOV").
 func (s *Server) deletePayloadIOV(c *call) error {
 	gt, pt := c.param("gt"), c.param("pt")
 	if err := s.permit(c, auth.RoleAdmin, gt); err != nil {

@@ -6,7 +6,7 @@ import (
 	"github.com/condcache/condcache/internal/wire"
 )
 
-// createPayloadList: POST pl {"payload_type"} (API.md §2.11), a type name;
+// createPayloadList: POST pl {"payload_type"} (docs/compatibility.md "Payload lists"), a type name;
 // every other key is ignored. No permission check.
 func (s *Server) createPayloadList(c *call) error {
 	o, err := api.ReadObject(c.req)
@@ -25,8 +25,7 @@ func (s *Server) createPayloadList(c *call) error {
 	return nil
 }
 
-// attachPayloadList: PUT pl_attach {"global_tag", "payload_list"} (API.md
-// §2.11). The permission check on the GT name comes first.
+// attachPayloadList: PUT pl_attach {"global_tag", "payload_list"} (docs/compatibility.md "Payload lists"). The permission check on the GT name comes first.
 func (s *Server) attachPayloadList(c *call) error {
 	o, err := api.ReadObject(c.req)
 	if err != nil {
@@ -50,8 +49,8 @@ func (s *Server) attachPayloadList(c *call) error {
 	return nil
 }
 
-// deletePayloadList: DELETE deletePayloadList/<name> (API.md §2.11). No
-// permission check. The answer says "Payload Type" (sic, API.md §8.17).
+// deletePayloadList: DELETE deletePayloadList/<name> (docs/compatibility.md "Payload lists"). No
+// permission check. The answer says "Payload Type" (sic, docs/compatibility.md "Quirks kept").
 func (s *Server) deletePayloadList(c *call) error {
 	name := c.param("name")
 	if err := s.svc.DeletePayloadList(c.ctx, name); err != nil {

@@ -5,7 +5,7 @@ import (
 	"github.com/condcache/condcache/internal/wire"
 )
 
-// createPayloadType: POST pt {"name"} (API.md §2.10). No permission check;
+// createPayloadType: POST pt {"name"} (docs/compatibility.md "Payload types"). No permission check;
 // description is ignored.
 func (s *Server) createPayloadType(c *call) error {
 	o, err := api.ReadObject(c.req)
@@ -24,7 +24,7 @@ func (s *Server) createPayloadType(c *call) error {
 	return nil
 }
 
-// deletePayloadType: DELETE deletePayloadType/<name> (API.md §2.10). No
+// deletePayloadType: DELETE deletePayloadType/<name> (docs/compatibility.md "Payload types"). No
 // permission check.
 func (s *Server) deletePayloadType(c *call) error {
 	name := c.param("name")

@@ -76,8 +76,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 // authenticate verifies the token of a write request under either API prefix and
 // keeps its claims for the endpoint. It runs before any routing, so a write
 // to a read-only path gets the authentication error rather than 405, as in
-// the reference (DRF authenticates before it checks the method, API.md
-// §5.1). A write to an unknown path gets it too, where Django would answer
+// the reference (DRF authenticates before it checks the method, docs/compatibility.md "JWT authentication"). A write to an unknown path gets it too, where Django would answer
 // 404 first: that way unauthenticated callers learn nothing about which
 // paths exist. It answers the request itself and returns false when
 // authentication fails.
@@ -95,7 +94,7 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) bool {
 	return true
 }
 
-// newRouter builds the exact routing of the reference (API.md §2.0): no
+// newRouter builds the exact routing of the reference (docs/compatibility.md "Conventions"): no
 // trailing-slash or case fixing. Every write route of api.Routes gets its
 // endpoint; every read route answers 405 (reads belong to the readers), so
 // that a write sent to a read-only path is 405 too, as in the reference.

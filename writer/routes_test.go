@@ -154,7 +154,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"DELETE", "piov/1", "GET, HEAD, OPTIONS"}, {"PUT", "globalTag/x", "GET, HEAD, OPTIONS"},
 		{"POST", "gt_change_status/x/y", "OPTIONS, PUT"}, {"GET", "pl_attach", "OPTIONS, PUT"},
 		{"GET", "bulk_piov", "OPTIONS, POST"}, {"GET", "deleteGlobalTag/x", "DELETE, OPTIONS"},
-		// PATCH is advertised by the reference but crashes there (API.md §8.21).
+		// PATCH is advertised by the reference but crashes there (docs/compatibility.md "Routes").
 		{"PATCH", "pl_attach", "OPTIONS, PUT"}, {"PATCH", "piov_attach", "OPTIONS, PUT"},
 		{"PATCH", "gt_change_status/x/y", "OPTIONS, PUT"}, {"PATCH", "payload-lists/attach", "OPTIONS, PUT"},
 		{"PATCH", "payload-iovs/attach", "OPTIONS, PUT"}, {"PATCH", "global-tags/x/change-status/y", "OPTIONS, PUT"},

@@ -1,7 +1,7 @@
 // Package writer is the HTTP layer of the single writer process: it serves
 // every write endpoint (POST, PUT, DELETE) of the Nopayloaddb-compatible API
-// (API.md §2) on top of a condcache.WriteService, with the reference's
-// authentication and permission checks (API.md §5). It decodes and
+// (docs/compatibility.md "Endpoints") on top of a condcache.WriteService, with the reference's
+// authentication and permission checks (docs/compatibility.md "Authentication and permissions"). It decodes and
 // validates request bodies, so the service only sees well-formed input, and
 // renders answers in the reference's shapes. Reads are the readers' job: a
 // GET on a read path is answered 405. It imports no storage package.
@@ -58,7 +58,7 @@ type Config struct {
 	// (auth.ConfigFromEnv); the zero value is the reference's default: no
 	// authentication, every write permitted.
 	Auth auth.Config
-	// IOVMode is CDB_IOV_MODE: the range check of new IOVs (API.md §3.2).
+	// IOVMode is CDB_IOV_MODE: the range check of new IOVs (docs/compatibility.md "Range validation").
 	// Empty means continuous.
 	IOVMode condcache.IOVMode
 	// Logger receives the access log and internal errors; nil discards.

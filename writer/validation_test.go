@@ -204,7 +204,7 @@ func TestValidationPayloadIOV(t *testing.T) {
 }
 
 // TestRangeCheck: the reference's range refusal comes before the other
-// field errors, with its text, in both modes (API.md §3.2).
+// field errors, with its text, in both modes (docs/compatibility.md "Range validation").
 func TestRangeCheck(t *testing.T) {
 	t.Parallel()
 	msg := func(url string, s, e condcache.Point) string {

@@ -84,7 +84,7 @@ func primaryDSN() string {
 // replicaDSNs are the read replicas: CONDCACHE_REPLICA_DSNS (comma
 // separated), else Nopayloaddb's POSTGRES_*_R1 and _R2 where any of their
 // variables is set. Unlike the reference, an unset replica is not assumed to
-// be localhost:5432 (API.md §6): it is simply absent.
+// be localhost:5432 (docs/compatibility.md "Configuration names"): it is simply absent.
 func replicaDSNs() string {
 	if v, ok := os.LookupEnv("CONDCACHE_REPLICA_DSNS"); ok {
 		return v
@@ -128,7 +128,7 @@ func redactDSN(dsn string) string {
 }
 
 // cdbSettings captures the CDB_* environment at start-up for the settings
-// endpoint (API.md §2.18); the reader filters secrets out.
+// endpoint (docs/compatibility.md "Settings"); the reader filters secrets out.
 func cdbSettings() map[string]string {
 	out := map[string]string{}
 	for _, kv := range os.Environ() {

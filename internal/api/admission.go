@@ -244,8 +244,7 @@ func (a *Admission) shed(ctx *fasthttp.RequestCtx, client, reason string, retryI
 }
 
 // answerShed answers shed load: 504 on the legacy paths, where it is the
-// one status the C++ client retries (DESIGN.md "Compatibility decisions"
-// 3), else status (503, or 429 over a client's rate); always with
+// one status the C++ client retries (docs/compatibility.md "Status codes"), else status (503, or 429 over a client's rate); always with
 // Retry-After and a JSON body.
 func answerShed(ctx *fasthttp.RequestCtx, code condcache.ErrorCode, body []byte, status, retryAfter int) {
 	if IsLegacyPath(ctx.Path()) {

@@ -21,7 +21,7 @@ var ErrInternal = condcache.Errorf(condcache.EInternal, "Internal error.")
 // ErrServiceTimeout answers a service call that ran out of time or was
 // cancelled by a hard shutdown (a write's transaction is then rolled back).
 // 503, not 504: 504 makes the C++ client retry, and is reserved for
-// deliberate load shedding (DESIGN.md "Compatibility decisions" 3).
+// deliberate load shedding (docs/compatibility.md "Status codes").
 var ErrServiceTimeout = condcache.Errorf(condcache.EUnavailable, "The database did not answer in time.")
 
 // AnsweredCode is the request's user-value key under which AnswerError and

@@ -1,5 +1,5 @@
 // Package api holds what the reader and writer HTTP servers share on top of
-// fasthttp: the route table of the Nopayloaddb-compatible API (API.md §2.1),
+// fasthttp: the route table of the Nopayloaddb-compatible API (docs/compatibility.md "Routes"),
 // JSON responses, and error rendering with the application error codes.
 package api
 

@@ -15,7 +15,7 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// Request bodies (API.md §2.0) are JSON, decoded and validated the way the
+// Request bodies (docs/compatibility.md "Conventions") are JSON, decoded and validated the way the
 // reference's Django REST framework serializers do it, with DRF's messages,
 // so that scripts written against the reference read the same errors.
 

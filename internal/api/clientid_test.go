@@ -9,7 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// TestIsLegacyPath: the legacy paths of API.md §2.1 (left column) are
+// TestIsLegacyPath: the legacy paths of docs/compatibility.md "Routes" (left column) are
 // legacy, the readable aliases (right column) are not, nor is anything
 // outside the prefix.
 func TestIsLegacyPath(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// cppGet mimics the C++ client's request loop (API.md §7 item 5): 200 is
+// cppGet mimics the C++ client's request loop (docs/compatibility.md "C++ client checklist" item 5): 200 is
 // success; 504 is retried after sleeping a random 1..2 × retrySleepMean,
 // up to nRetries tries in all; any other status fails at once.
 func cppGet(s *testServer, path string, nRetries int, retrySleepMean time.Duration) (tries int, err error) {

@@ -6,7 +6,7 @@ import (
 )
 
 // aliasRoots are the first path segments (under Prefix) of the readable
-// aliases added in 2026 (API.md §2.1, right-hand column). No legacy path
+// aliases added in 2026 (docs/compatibility.md "Routes", right-hand column). No legacy path
 // starts with one of them, and no alias starts with anything else.
 var aliasRoots = []string{"global-tags", "payload-types", "payload-lists", "payload-iovs", "settings"}
 
@@ -37,10 +37,9 @@ var legacyRoots = func() map[string]bool {
 var prefixBytes = []byte(Prefix)
 
 // IsLegacyPath reports whether path is one of the legacy paths the C++ and
-// Python clients use (API.md §2.1, §7), decided by its first segment after
+// Python clients use (docs/compatibility.md "Routes", §7), decided by its first segment after
 // Prefix, so unknown paths under a legacy root count too. Shed load on
-// these is answered 504, the one status the C++ client retries (DESIGN.md
-// "Compatibility decisions" 3); the readable aliases, which no such client
+// these is answered 504, the one status the C++ client retries (docs/compatibility.md "Status codes"); the readable aliases, which no such client
 // uses, get 503 like every other path.
 func IsLegacyPath(path []byte) bool {
 	rest, ok := bytes.CutPrefix(path, prefixBytes)

@@ -13,7 +13,7 @@ import (
 
 // LastQueryArg returns the last value of the query parameter key and whether
 // it is present at all. The reference answers repeated parameters with the
-// last value (Django QueryDict.get, API.md §2.0), whereas fasthttp's
+// last value (Django QueryDict.get, docs/compatibility.md "Conventions"), whereas fasthttp's
 // Args.Peek returns the first. A parameter without "=" is present with an
 // empty value. The returned slice is only valid during the request.
 func LastQueryArg(args *fasthttp.Args, key string) (value []byte, present bool) {
@@ -27,7 +27,7 @@ func LastQueryArg(args *fasthttp.Args, key string) (value []byte, present bool) 
 
 // PathParam returns the path parameter name of the matched route,
 // percent-decoded. fasthttp/router matches the raw request path and stores
-// raw segments, while Django decodes the path before routing (API.md §2.0:
+// raw segments, while Django decodes the path before routing (docs/compatibility.md "Conventions":
 // "<str> = any non-empty segment, percent-decoded"). An invalid escape is
 // kept literally, as Python's unquote does.
 func PathParam(ctx *fasthttp.RequestCtx, name string) string {

@@ -12,7 +12,7 @@ import (
 
 // RequestErrorHandler is a fasthttp.Server ErrorHandler that answers requests
 // fasthttp could not read or parse with a JSON body, since clients parse
-// every body as JSON (API.md §7 item 3). fasthttp's default answers are
+// every body as JSON (docs/compatibility.md "C++ client checklist" item 3). fasthttp's default answers are
 // plain text.
 func RequestErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	status, code, detail := fasthttp.StatusBadRequest, condcache.EInvalid, "Malformed HTTP request."

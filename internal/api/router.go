@@ -13,7 +13,7 @@ import (
 )
 
 // ExactRouter returns a router that matches paths exactly, as the reference
-// does (API.md §2.0): no trailing-slash or case fixing. Unknown paths,
+// does (docs/compatibility.md "Conventions"): no trailing-slash or case fixing. Unknown paths,
 // methods and OPTIONS go to the given handlers, which answer JSON.
 func ExactRouter(notFound, methodNotAllowed, options fasthttp.RequestHandler) *router.Router {
 	r := router.New()

@@ -2,7 +2,7 @@ package api
 
 import "github.com/valyala/fasthttp"
 
-// Route is one endpoint of API.md §2.1: a handler name, its method, and the
+// Route is one endpoint of docs/compatibility.md "Routes": a handler name, its method, and the
 // router patterns (relative to Prefix) of its legacy and alias paths.
 type Route struct {
 	Name   string
@@ -11,7 +11,7 @@ type Route struct {
 }
 
 // Path parameter patterns. Integers accept a sign where the reference could
-// not (API.md §8.16) so negative IOVs can be addressed.
+// not (docs/compatibility.md "Delete an IOV") so negative IOVs can be addressed.
 const (
 	idParam = `{id:[0-9]+}`
 	major   = `{major:-?[0-9]+}`
@@ -101,5 +101,5 @@ var Routes = []Route{
 }
 
 // SlashRedirects are the slashed paths that the reference also reaches
-// without the slash through a 301 (Django APPEND_SLASH, API.md §2.0).
+// without the slash through a 301 (Django APPEND_SLASH, docs/compatibility.md "Conventions").
 var SlashRedirects = []string{"payloadiovs", "payload-iovs/query", "user_settings/{name}", "settings/{name}"}

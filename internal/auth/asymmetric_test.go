@@ -15,7 +15,7 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// Refusal details of API.md §5.1, and accepted.
+// Refusal details of docs/compatibility.md "JWT authentication", and accepted.
 const (
 	dNoCreds  = "Authentication credentials were not provided"
 	dFormat   = "Wrong access_token format"

@@ -14,7 +14,7 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// Authentication failures with the reference's texts (API.md §5.1). All are
+// Authentication failures with the reference's texts (docs/compatibility.md "JWT authentication"). All are
 // 403 (condcache.EUnauthorized), never 401.
 var (
 	errNoCredentials = unauthorized("Authentication credentials were not provided")
@@ -52,7 +52,7 @@ func newParser(algs []string) *jwt.Parser {
 //
 // The header must be exactly "Bearer <token>" split on single spaces, as the
 // reference splits it; where the reference crashes (not exactly two parts)
-// this answers "Wrong access_token format" (API.md §8.18).
+// this answers "Wrong access_token format" (docs/compatibility.md "JWT authentication").
 func (a *Authorizer) Authenticate(header string) (Claims, error) {
 	if header == "" {
 		return nil, errNoCredentials

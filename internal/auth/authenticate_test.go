@@ -54,7 +54,7 @@ func rawHS256(header, payload string) string {
 	return input + "." + enc.EncodeToString(mac.Sum(nil))
 }
 
-// TestAuthenticate covers every row of API.md §5.1's table and the claim
+// TestAuthenticate covers every row of docs/compatibility.md "JWT authentication"'s table and the claim
 // rules of PyJWT 2.6 (no leeway).
 func TestAuthenticate(t *testing.T) {
 	a := newTestAuthorizer(t, PluginDummy)

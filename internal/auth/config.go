@@ -1,5 +1,5 @@
 // Package auth is the write authentication and permission layer of the
-// writer (API.md §5): it verifies the raw value of an Authorization header
+// writer (docs/compatibility.md "Authentication and permissions"): it verifies the raw value of an Authorization header
 // exactly as Nopayloaddb's CustomJWTAuthentication does (HS256 JWTs, 403 with
 // the reference's messages), and decides permissions with the dummy or the
 // Belle II permission plugin. It wraps golang-jwt and knows nothing of HTTP.
@@ -78,7 +78,7 @@ func (c Config) hs256() bool { return c.Keys.Len() == 0 || c.AllowHS256 }
 // condcache's EnvPublicKeyFile, EnvJWKSFile and EnvAllowHS256. Only the
 // CDB_-prefixed plugin variable is read, as the reference does (the Belle
 // II Helm chart's unprefixed PERMISSION_PLUGIN_CLASS has no effect there
-// either, API.md §6). Key files are read and checked here, so that a bad
+// either, docs/compatibility.md "Configuration names"). Key files are read and checked here, so that a bad
 // one stops the start-up.
 func ConfigFromEnv() (Config, error) {
 	secret, ok := os.LookupEnv("JWT_SECRET")

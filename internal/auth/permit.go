@@ -9,7 +9,7 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// Objects and roles of the permission contexts (API.md §5.3).
+// Objects and roles of the permission contexts (docs/compatibility.md "Permission checks").
 const (
 	ObjectGlobalTag   = "GlobalTag"
 	ObjectPayloadList = "PayloadList"
@@ -20,7 +20,7 @@ const (
 )
 
 // Belle II claims: lists of regular expressions matched against the name of
-// the permission context (API.md §5.4).
+// the permission context (docs/compatibility.md "Belle II plugin").
 const (
 	ClaimAdmin         = "b2cdb:admin"
 	ClaimCreateIOV     = "b2cdb:createiov"

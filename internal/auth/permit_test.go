@@ -24,7 +24,7 @@ func TestPermitDummy(t *testing.T) {
 	}
 }
 
-// TestPermitBelle2 covers every rule of API.md §5.4.
+// TestPermitBelle2 covers every rule of docs/compatibility.md "Belle II plugin".
 func TestPermitBelle2(t *testing.T) {
 	a := newTestAuthorizer(t, PluginBelle2)
 	admin := func(p ...any) Claims { return Claims{ClaimAdmin: p} }

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// API.md §2.15 (route 25), §3.4 (U1–U9) and §3.5 (L0–L4c), continuous mode,
+// docs/compatibility.md "Attach an IOV" (route 25), §3.4 (U1–U9) and §3.5 (L0–L4c), continuous mode,
 // reference-intended rules + DESIGN decision 1 (an emptied IOV is detached).
 
 // attachCase: existing IOVs E0, E1, … are inserted in order into a fresh GT

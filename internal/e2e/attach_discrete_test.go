@@ -7,8 +7,7 @@ import (
 
 // DESIGN decision 2: discrete mode (CDB_IOV_MODE=discrete). IOVs are
 // inclusive [start, end]; before(M,m) = (M,m-1) or (M-1,MAX) when m = 0;
-// after(M,m) = (M,m+1) or (M+1,0) when m = MAX. The worked examples of API.md
-// §3.4/§3.5 re-derived for inclusive ends (expected rows written out below).
+// after(M,m) = (M,m+1) or (M+1,0) when m = MAX. The worked examples of docs/compatibility.md "Attach rules" re-derived for inclusive ends (expected rows written out below).
 
 func discreteCases() []attachCase {
 	z := func(m int64) P { return P{0, m} }

@@ -11,7 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// API.md §5.1 (JWT authentication), §5.3 (which endpoint asks for what),
+// docs/compatibility.md "JWT authentication" (JWT authentication), §5.3 (which endpoint asks for what),
 // §5.4 (Belle II plugin, anchored full-match), §8.18/8.19.
 
 type authEnv struct {

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// API.md §2.12: browse mode of routes 7, 12, 15, 21.
+// docs/compatibility.md "Browse mode": browse mode of routes 7, 12, 15, 21.
 
 type page struct {
 	count, page, size, pages int64
@@ -249,7 +249,7 @@ func TestBrowseTypesListsIOVs(t *testing.T) {
 			}
 		}
 		for args, want := range map[string][]string{
-			// The default order is by name (API.md §2.12): list names end
+			// The default order is by name (docs/compatibility.md "Browse mode"): list names end
 			// in their id, so "t0_100" sorts before "t0_98".
 			"&global_tag=" + gt1:                             slices.Sorted(slices.Values([]string{l1, l2})),
 			"&payload_type=" + pts[0]:                        slices.Sorted(slices.Values([]string{l1, l3})),

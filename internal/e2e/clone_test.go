@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// API.md §2.7 (route 9): deep clone.
+// docs/compatibility.md "Clone" (route 9): deep clone.
 
 // probePoints returns IOV boundaries and their neighbours.
 func probePoints(iovs []IOV) []P {

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// API.md §2.9 (route 11), §2.10 (14), §2.11 (20), §2.17 (27, 28), §4.
+// docs/compatibility.md "Delete global tag" (route 11), §2.10 (14), §2.11 (20), §2.17 (27, 28), §4.
 
 func TestDeleteGlobalTag(t *testing.T) {
 	t.Parallel()

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// API.md §2.0 (malformed JSON, 415) and §8, DESIGN decision 3 (4xx JSON,
+// docs/compatibility.md "Conventions" (malformed JSON, 415) and §8, DESIGN decision 3 (4xx JSON,
 // nothing written): bad input classes across the write endpoints.
 
 func TestMalformedBodies(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 	"github.com/condcache/condcache/loadtest"
 )
 
-// The freshness contract of DESIGN.md against real processes, on a stack of
+// The freshness contract (docs/design.md "Freshness contract") against real processes, on a stack of
 // its own whose replica applies WAL 2 s late (recovery_min_apply_delay), so
 // replica lag is certain. The reader accepts replicas up to a minute behind,
 // so it does read the late replica: only the generation checks keep stale

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// API.md §2.4 (route 4), §2.5 (3, 5, 6, 7), §2.6 (8), §2.8 (10).
+// docs/compatibility.md "Create global tag" (route 4), §2.5 (3, 5, 6, 7), §2.6 (8), §2.8 (10).
 
 var (
 	gtFullKeys    = []string{"id", "name", "author", "status", "payload_lists", "created", "updated"}

@@ -334,7 +334,7 @@ func wantErr(t testing.TB, r Resp, code, detail string, statuses ...int) map[str
 		}
 	}
 	// The C++ client: `name`, when present, is an array whose first element
-	// is a string (API.md §7 item 4).
+	// is a string (docs/compatibility.md "C++ client checklist" item 4).
 	if n, present := m["name"]; present {
 		a, ok := n.([]any)
 		if !ok || len(a) == 0 {

@@ -32,7 +32,7 @@ import (
 // connection), nothing may be written, and both processes must survive
 // unharmed: each test ends by checking a sentinel GT, a normal lookup and
 // the reader's and writer's pids (hostileGuard). Names the reference
-// accepts (any string up to the column length, API.md §2.3, §2.4, §2.10)
+// accepts (any string up to the column length, docs/compatibility.md "Statuses", §2.4, §2.10)
 // must round-trip exactly instead.
 
 // hostileGuard is what a hostile test must leave intact.
@@ -400,7 +400,7 @@ func TestHostilePathAndQueryText(t *testing.T) {
 	wantErr(t, c.do("POST", "cloneGlobalTag/"+esc(g.gt)+"/"+g.marker+strings.Repeat("x", 100), rawJSON("null")), "invalid", "", 400)
 }
 
-// TestHostilePayloadURLs: a payload URL is an opaque string (API.md §1.6,
+// TestHostilePayloadURLs: a payload URL is an opaque string (docs/compatibility.md "Tables",
 // §2.13): traversal sequences are stored and returned verbatim, and the
 // server never resolves them, nor any request path, as a file.
 func TestHostilePayloadURLs(t *testing.T) {
@@ -616,7 +616,7 @@ func TestHostileIntegers(t *testing.T) {
 		wantErr(t, r, "invalid", "", 400)
 		wantField(t, r, field, "")
 	}
-	// Browse parameters are normalised, never refused (API.md §2.12).
+	// Browse parameters are normalised, never refused (docs/compatibility.md "Browse mode").
 	for _, q := range []string{"page=99999999999999999999", "page=-99999999999999999999", "page=1e400&page_size=1e400",
 		"page=1&page_size=-99999999999999999999", "page=9223372036854775807&page_size=1000", "page=%00&page_size=%ff"} {
 		for _, p := range []string{"globalTags", "pt", "pl", "piov"} {

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// API.md §3.6 and §4 (status table), with DESIGN decision 4: a frozen GT
+// docs/compatibility.md "Status and deletion rules" and §4 (status table), with DESIGN decision 4: a frozen GT
 // cannot be changed in any way; bulk writes into a locked GT are refused.
 
 type protectedGT struct {

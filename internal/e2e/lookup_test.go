@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// API.md §2.16 (route 26), §3.8, §8.7/8.25, DESIGN decisions 1 and 5.
+// docs/compatibility.md "The lookup" (route 26), §3.8, §8.7/8.25, DESIGN decisions 1 and 5.
 
 func lookupPath(base, gt string, major, minor any) string {
 	return fmt.Sprintf("%s?gtName=%s&majorIOV=%v&minorIOV=%v", base, url.QueryEscape(gt), major, minor)

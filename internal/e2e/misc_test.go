@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// API.md §2.0 (routing, 301, 404, 405), §2.1 (route table details),
+// docs/compatibility.md "Conventions" (routing, 301, 404, 405), §2.1 (route table details),
 // §2.18 (settings), §2.19 (timeout), §8.21/8.22/8.31/8.33; health endpoints.
 
 func TestSettings(t *testing.T) {

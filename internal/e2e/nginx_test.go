@@ -15,7 +15,7 @@ import (
 )
 
 // An nginx proxy_cache in front of a reader, as sites run Squid, Varnish or
-// nginx in front of conditions services (DESIGN.md "Lookups"): it must
+// nginx in front of conditions services (docs/design.md "HTTP caching"): it must
 // serve a frozen GT's lookups itself, and never keep an unlocked GT's
 // answer past a write.
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// API.md §2.13 (routes 21–23), §2.14 + DESIGN decision 6 (route 24), §3.1, §3.2.
+// docs/compatibility.md "Payload IOVs" (routes 21–23), §2.14 + DESIGN decision 6 (route 24), §3.1, §3.2.
 
 func TestPayloadIOVCreateAndRead(t *testing.T) {
 	t.Parallel()
@@ -73,7 +73,7 @@ func TestPayloadIOVCreateAndRead(t *testing.T) {
 			}
 			checkPIOV(t, obj(t, r.JSON), tc.want, "")
 		}
-		// The comb_iov strings of API.md §2.2 / §1.7, computed exactly.
+		// The comb_iov strings of docs/compatibility.md "JSON shapes" / §1.7, computed exactly.
 		for _, tc := range []struct {
 			M, m int64
 			want string

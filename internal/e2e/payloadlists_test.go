@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// API.md §2.11 (routes 15–19). Deletion: deletes_test.go.
+// docs/compatibility.md "Payload lists" (routes 15–19). Deletion: deletes_test.go.
 
 var (
 	plWriteKeys  = []string{"id", "name", "global_tag", "payload_type", "created"}

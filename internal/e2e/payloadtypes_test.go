@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// API.md §2.10 (routes 12, 13): payload types. Deletion: deletes_test.go.
+// docs/compatibility.md "Payload types" (routes 12, 13): payload types. Deletion: deletes_test.go.
 
 func TestPayloadTypes(t *testing.T) {
 	t.Parallel()

@@ -10,11 +10,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// API.md §2.16 + §6 (lookup on replicas) and DESIGN.md "Freshness contract":
+// docs/compatibility.md "The lookup" and docs/design.md "Replicas" (lookups on replicas) and docs/design.md "Freshness contract":
 // the reader's answer equals the lookup computed in SQL on the primary, and
 // a write acknowledged by the writer is visible to the next lookup.
 
-// sqlLookup is the reference lookup (API.md §2.16), ties by highest id.
+// sqlLookup is the reference lookup (docs/compatibility.md "The lookup"), ties by highest id.
 const sqlLookup = `
 SELECT pt.name, i.payload_url, i.checksum, i.size, i.major_iov, i.minor_iov,
        i.major_iov_end, i.minor_iov_end, i.extra
@@ -212,7 +212,7 @@ func TestReadYourWrites(t *testing.T) {
 
 // TestReadYourWritesAllGETs: every GET, not only the lookup, reflects a write
 // acknowledged just before. The reference reads everything but the lookup
-// from the primary (API.md §6), and the C++ client relies on it: its insert
+// from the primary (docs/compatibility.md "Configuration names"), and the C++ client relies on it: its insert
 // creates a new list when gtPayloadLists does not show one yet (§7 item 15),
 // so a stale answer attaches a second list that replaces the first.
 func TestReadYourWritesAllGETs(t *testing.T) {

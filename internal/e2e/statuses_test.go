@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// API.md §2.3 (routes 1, 2): GT statuses.
+// docs/compatibility.md "Statuses" (routes 1, 2): GT statuses.
 
 func statusNames(c *client, path string) map[string]map[string]any {
 	c.t.Helper()

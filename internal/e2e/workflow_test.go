@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// API.md §7 (what the C++ client relies on), item 15 step by step, with the
+// docs/compatibility.md "C++ client checklist" (what the C++ client relies on), item 15 step by step, with the
 // exact requests of the client's table (legacy paths, null bodies, no ends
 // for open-ended IOVs).
 

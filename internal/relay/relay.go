@@ -1,7 +1,7 @@
 // Package relay delivers the invalidation outbox to the cache: rows queued
 // by writes made behind the writer's back (plain SQL, a Nopayloaddb server
 // sharing the database), and rows the writer could not publish itself
-// because Redis was unreachable (DESIGN.md freshness point 3). It also
+// because Redis was unreachable (docs/design.md "Point 3: no lost invalidations"). It also
 // rebuilds Redis's generations after Redis restarted empty.
 package relay
 

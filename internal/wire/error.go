@@ -7,9 +7,8 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// HTTPStatus maps an application error code to its HTTP status (DESIGN.md
-// "Compatibility decisions" 3). Authentication failures are 403 as in the
-// reference (API.md §5.1), not 401.
+// HTTPStatus maps an application error code to its HTTP status (docs/compatibility.md "Status codes"). Authentication failures are 403 as in the
+// reference (docs/compatibility.md "JWT authentication"), not 401.
 func HTTPStatus(code condcache.ErrorCode) int {
 	switch code {
 	case condcache.EInvalid:
@@ -27,7 +26,7 @@ func HTTPStatus(code condcache.ErrorCode) int {
 }
 
 // ErrorBody renders err as {"<field>": [...], ..., "detail": "...", "code":
-// "..."}: the DRF field errors clients parse (API.md §7 item 4) when there are
+// "..."}: the DRF field errors clients parse (docs/compatibility.md "C++ client checklist" item 4) when there are
 // any, plus a detail string and a machine-readable code always.
 func ErrorBody(err error) []byte {
 	body := map[string]any{

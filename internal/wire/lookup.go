@@ -9,7 +9,7 @@ import (
 
 // AppendLookupRows appends the default lookup answer: an array of 9-column
 // positional arrays [type, url, checksum, size, major, minor, major_end,
-// minor_end, revision] (API.md §2.16). Hand-written because it is the hot path.
+// minor_end, revision] (docs/compatibility.md "The lookup"). Hand-written because it is the hot path.
 func AppendLookupRows(b []byte, rows []condcache.LookupRow) []byte {
 	b = append(b, '[')
 	for i, r := range rows {

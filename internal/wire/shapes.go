@@ -4,7 +4,7 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// Status is a global tag status (API.md §2.2 Status).
+// Status is a global tag status (docs/compatibility.md "JSON shapes" Status).
 type Status struct {
 	ID      int64  `json:"id"`
 	Name    string `json:"name"`
@@ -147,7 +147,7 @@ func NewGTSummaries(gs []condcache.GlobalTagSummary) []GTSummary {
 }
 
 // GTWrite is the answer of POST gt (status = name) and of change-status
-// (status = numeric id): API.md §8.27 keeps that inconsistency.
+// (status = numeric id): docs/compatibility.md "JSON shapes" keeps that inconsistency.
 type GTWrite struct {
 	ID      int64   `json:"id"`
 	Name    string  `json:"name"`

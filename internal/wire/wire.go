@@ -1,5 +1,5 @@
 // Package wire holds the JSON shapes of the Nopayloaddb-compatible REST API
-// (API.md §2.2): field names and order, naive UTC timestamps, and the error
+// (docs/compatibility.md "JSON shapes"): field names and order, naive UTC timestamps, and the error
 // body; and those of condcache's own v2 answers (CheckReport). It knows
 // nothing of HTTP libraries or storage; the reader and writer packages (and
 // the condcache command) render domain values through it so all emit

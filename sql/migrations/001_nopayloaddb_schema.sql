@@ -1,5 +1,5 @@
 -- The six cdb_rest tables of Nopayloaddb, exactly as Django creates them
--- (API.md §1, shared/fixtures/nopayloaddb-schema.sql): same names, columns,
+-- (docs/compatibility.md "Tables"; the dump sql/testdata/nopayloaddb-schema.sql): same names, columns,
 -- types, bigserial-style sequences, constraint and index names, and
 -- DEFERRABLE INITIALLY DEFERRED foreign keys without ON DELETE actions.
 --

@@ -1,5 +1,5 @@
 ---- tern: disable-tx ----
--- condcache's covering index for the run lookup (DESIGN.md "Lookups"): for
+-- condcache's covering index for the run lookup (docs/design.md "Lookups"): for
 -- one payload list, the IOVs in the order the lookup wants them (greatest
 -- comb_iov first, ties by highest id) with every column the lookup returns,
 -- so each attached list costs one index-only descent and no heap access.

@@ -1,4 +1,4 @@
--- The freshness contract (DESIGN.md): a per-GT generation and an outbox of
+-- The freshness contract (docs/design.md "Freshness contract"): a per-GT generation and an outbox of
 -- invalidations, both kept by triggers, so that changes made behind the
 -- writer's back (plain SQL, a Nopayloaddb server sharing the database) are
 -- caught exactly like the writer's own.
