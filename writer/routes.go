@@ -99,7 +99,7 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) bool {
 // endpoint; every read route answers 405 (reads belong to the readers), so
 // that a write sent to a read-only path is 405 too, as in the reference.
 func (s *Server) newRouter() *router.Router {
-	r := api.ExactRouter(named("not_found", api.NotFound), named("method_not_allowed", api.MethodNotAllowed), options)
+	r := api.ExactRouter(named(string(condcache.ENotFound), api.NotFound), named(string(condcache.EMethodNotAllowed), api.MethodNotAllowed), options)
 	endpoints := s.endpoints()
 	for _, rt := range api.Routes {
 		for _, p := range rt.Paths {
@@ -125,7 +125,7 @@ func (s *Server) newRouter() *router.Router {
 	// reserves the slash-less node for its trailing-slash redirect), so the
 	// slash-less read paths, which readers redirect, live in a second
 	// router consulted only for paths the first one does not know.
-	slashless := api.ExactRouter(named("not_found", api.NotFound), named("method_not_allowed", api.MethodNotAllowed), options)
+	slashless := api.ExactRouter(named(string(condcache.ENotFound), api.NotFound), named(string(condcache.EMethodNotAllowed), api.MethodNotAllowed), options)
 	for _, p := range api.SlashRedirects {
 		api.GET(slashless, api.Prefix+p, named("read_on_writer", readOnWriter("")))
 	}
@@ -205,11 +205,10 @@ func writeMethods(p string) string {
 func readOnWriter(allow string) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set(fasthttp.HeaderAllow, allow)
-		err := &condcache.Error{
-			Code:   "method_not_allowed",
+		api.WriteError(ctx, &condcache.Error{
+			Code:   condcache.EMethodNotAllowed,
 			Detail: fmt.Sprintf("Method %q not allowed. Reads are served by the readers; this is the writer.", ctx.Method()),
-		}
-		api.WriteJSON(ctx, fasthttp.StatusMethodNotAllowed, wire.ErrorBody(err))
+		})
 	}
 }
 

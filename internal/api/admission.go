@@ -42,18 +42,9 @@ const (
 // database connections behind it.
 func MaxInFlightFor(conns int) int { return inFlightPerConn * max(1, conns) }
 
-// CodeOverloaded is the error code of shed load, whichever part was
-// saturated: the server (too many requests in flight) or a database pool
-// (sql.ErrSaturated carries it). The request was not worked on, so retrying
-// it is safe, writes included.
-const CodeOverloaded condcache.ErrorCode = "overloaded"
-
-// CodeRateLimited is the error code of a request over its client's rate.
-const CodeRateLimited condcache.ErrorCode = "rate_limited"
-
 var (
-	errOverloaded  = &condcache.Error{Code: CodeOverloaded, Detail: "The server is busy. Try again later."}
-	errRateLimited = &condcache.Error{Code: CodeRateLimited, Detail: "Too many requests from this client. Try again later."}
+	errOverloaded  = &condcache.Error{Code: condcache.EOverloaded, Detail: "The server is busy. Try again later."}
+	errRateLimited = &condcache.Error{Code: condcache.ERateLimited, Detail: "Too many requests from this client. Try again later."}
 	// The bodies are built once: shedding must stay cheap under overload.
 	overloadedBody  = wire.ErrorBody(errOverloaded)
 	rateLimitedBody = wire.ErrorBody(errRateLimited)
@@ -172,10 +163,10 @@ func (a *Admission) Wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 
 // Shed reasons, the reason label of condcache_http_shed_total.
 const (
-	shedBusy        = "busy"         // no slot within Wait
-	shedQueueFull   = "queue_full"   // MaxWaiting requests already waiting
-	shedRateLimited = "rate_limited" // over the client's rate
-	shedDatabase    = "database"     // a database pool had no connection in time
+	shedBusy        = "busy"                         // no slot within Wait
+	shedQueueFull   = "queue_full"                   // MaxWaiting requests already waiting
+	shedRateLimited = string(condcache.ERateLimited) // over the client's rate: the label is the error code
+	shedDatabase    = "database"                     // a database pool had no connection in time
 )
 
 // acquire takes a slot, waiting at most Wait; it returns the shed reason
@@ -224,7 +215,7 @@ func (a *Admission) served(ctx *fasthttp.RequestCtx, client string, took time.Du
 	}
 	label := a.clients.label(client, monoNow())
 	outcome := "served"
-	if code, _ := ctx.UserValue(AnsweredCode{}).(string); code == string(CodeOverloaded) {
+	if code, _ := ctx.UserValue(AnsweredCode{}).(string); code == string(condcache.EOverloaded) {
 		outcome = "shed"
 	}
 	a.m.clientServed(label, outcome, took)
@@ -233,9 +224,9 @@ func (a *Admission) served(ctx *fasthttp.RequestCtx, client string, took time.Du
 // shed answers a request that will not be worked on, and counts it.
 func (a *Admission) shed(ctx *fasthttp.RequestCtx, client, reason string, retryIn time.Duration) {
 	if reason == shedRateLimited {
-		answerShed(ctx, CodeRateLimited, rateLimitedBody, fasthttp.StatusTooManyRequests, a.retryAfter(retryIn))
+		answerShed(ctx, condcache.ERateLimited, rateLimitedBody, a.retryAfter(retryIn))
 	} else {
-		answerShed(ctx, CodeOverloaded, overloadedBody, fasthttp.StatusServiceUnavailable, a.retryAfter(retryIn))
+		answerShed(ctx, condcache.EOverloaded, overloadedBody, a.retryAfter(retryIn))
 	}
 	a.m.shed(reason)
 	if a.clients != nil {
@@ -244,9 +235,10 @@ func (a *Admission) shed(ctx *fasthttp.RequestCtx, client, reason string, retryI
 }
 
 // answerShed answers shed load: 504 on the legacy paths, where it is the
-// one status the C++ client retries (docs/compatibility.md "Status codes"), else status (503, or 429 over a client's rate); always with
+// one status the C++ client retries (docs/compatibility.md "Status codes"), else the code's status (503, or 429 over a client's rate); always with
 // Retry-After and a JSON body.
-func answerShed(ctx *fasthttp.RequestCtx, code condcache.ErrorCode, body []byte, status, retryAfter int) {
+func answerShed(ctx *fasthttp.RequestCtx, code condcache.ErrorCode, body []byte, retryAfter int) {
+	status := code.HTTPStatus()
 	if IsLegacyPath(ctx.Path()) {
 		status = fasthttp.StatusGatewayTimeout
 	}
@@ -270,7 +262,7 @@ func retryAfterSeconds(lo, hi, atLeast time.Duration) int {
 }
 
 // shedOverloaded answers a request that a database pool refused (an error
-// with CodeOverloaded) like load shed at the door: it did no work either.
+// with condcache.EOverloaded) like load shed at the door: it did no work either.
 // Its client is counted when the request completes (served).
 func shedOverloaded(ctx *fasthttp.RequestCtx) {
 	var retryAfter int
@@ -281,7 +273,7 @@ func shedOverloaded(ctx *fasthttp.RequestCtx) {
 		// A handler mounted without Admission: the default range.
 		retryAfter = retryAfterSeconds(DefaultRetryAfterMin, DefaultRetryAfterMax, 0)
 	}
-	answerShed(ctx, CodeOverloaded, overloadedBody, fasthttp.StatusServiceUnavailable, retryAfter)
+	answerShed(ctx, condcache.EOverloaded, overloadedBody, retryAfter)
 }
 
 // epoch anchors monoNow.

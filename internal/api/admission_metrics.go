@@ -82,7 +82,7 @@ func (m *HTTPMetrics) clientShed(client, reason string) {
 	}
 	outcome := "shed"
 	if reason == shedRateLimited {
-		outcome = "rate_limited"
+		outcome = shedRateLimited
 	}
 	m.clientRequests.WithLabelValues(client, outcome).Inc()
 }

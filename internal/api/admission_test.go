@@ -326,11 +326,11 @@ func TestAdmissionRateLimits(t *testing.T) {
 	}
 }
 
-// TestAnswerErrorShedsSaturatedPool: an error with CodeOverloaded (a
+// TestAnswerErrorShedsSaturatedPool: an error with condcache.EOverloaded (a
 // database pool had no connection in time) is answered like shed load.
 func TestAnswerErrorShedsSaturatedPool(t *testing.T) {
 	// What sql.ErrSaturated looks like by the time a service returns it.
-	saturated := fmt.Errorf("lookup: %w", &condcache.Error{Code: CodeOverloaded, Detail: "The database is saturated."})
+	saturated := fmt.Errorf("lookup: %w", &condcache.Error{Code: condcache.EOverloaded, Detail: "The database is saturated."})
 	a := NewAdmission(AdmissionConfig{RetryAfterMin: 3 * time.Second, RetryAfterMax: 4 * time.Second}, nil)
 	h := func(ctx *fasthttp.RequestCtx) {
 		AnswerError(ctx, slog.New(slog.DiscardHandler), "Route", "read failed", saturated)

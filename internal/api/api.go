@@ -43,7 +43,7 @@ func WriteOK(ctx *fasthttp.RequestCtx, v any) {
 // Errors that are not *condcache.Error are internal: their text is logged by
 // the caller's logger, never sent.
 func WriteError(ctx *fasthttp.RequestCtx, err error) {
-	WriteJSON(ctx, wire.HTTPStatus(condcache.ErrorCodeOf(err)), wire.ErrorBody(err))
+	WriteJSON(ctx, condcache.ErrorCodeOf(err).HTTPStatus(), wire.ErrorBody(err))
 }
 
 // IsAppError reports whether err is an application error (as opposed to an
@@ -60,8 +60,7 @@ func NotFound(ctx *fasthttp.RequestCtx) {
 
 // MethodNotAllowed answers a known path with another method: JSON 405 as DRF.
 func MethodNotAllowed(ctx *fasthttp.RequestCtx) {
-	err := &condcache.Error{Code: "method_not_allowed", Detail: fmt.Sprintf("Method %q not allowed.", ctx.Method())}
-	WriteJSON(ctx, fasthttp.StatusMethodNotAllowed, wire.ErrorBody(err))
+	WriteError(ctx, &condcache.Error{Code: condcache.EMethodNotAllowed, Detail: fmt.Sprintf("Method %q not allowed.", ctx.Method())})
 }
 
 // IsWrite reports whether method changes state (and so belongs to the writer).
