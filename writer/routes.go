@@ -13,6 +13,7 @@ import (
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/internal/auth"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -24,7 +25,7 @@ type call struct {
 }
 
 // param returns the percent-decoded path parameter name.
-func (c *call) param(name string) string { return api.PathParam(c.req, name) }
+func (c *call) param(name string) string { return drf.PathParam(c.req, name) }
 
 // endpoint serves one route. It writes the success answer itself and returns
 // any error for handle to answer.
@@ -167,7 +168,7 @@ func (s *Server) handle(route string, h endpoint) fasthttp.RequestHandler {
 // dryRunParam reads the dry_run query parameter: 1 or true asks for a dry
 // run; 0, false or no parameter for the real write.
 func dryRunParam(ctx *fasthttp.RequestCtx) (bool, error) {
-	v, ok := api.LastQueryArg(ctx.QueryArgs(), "dry_run")
+	v, ok := drf.LastQueryArg(ctx.QueryArgs(), "dry_run")
 	if !ok {
 		return false, nil
 	}
