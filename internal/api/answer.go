@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/admission"
 	"github.com/condcache/condcache/internal/redact"
 )
 
@@ -41,7 +42,8 @@ func AnswerError(ctx *fasthttp.RequestCtx, log *slog.Logger, route, failed strin
 		// A database pool had no connection in time: shed like load at
 		// the door (no log line per request: under overload that would
 		// be a storm; condcache_http_shed_total counts them).
-		shedOverloaded(ctx)
+		admission.ShedSaturated(ctx, IsLegacyPath(ctx.Path()))
+		ctx.SetUserValue(AnsweredCode{}, string(condcache.EOverloaded))
 		return
 	case IsAppError(err):
 		if condcache.ErrorCodeOf(err) == condcache.EUnavailable {

@@ -1,6 +1,10 @@
 // Package api holds what the reader and writer HTTP servers share on top of
-// fasthttp: the route table of the Nopayloaddb-compatible API (docs/compatibility.md "Routes"),
-// JSON responses, and error rendering with the application error codes.
+// fasthttp: the route table of the Nopayloaddb-compatible API
+// (docs/compatibility.md "Routes") and the exact router; answers (JSON
+// bodies, and errors with the status of their code, AnswerError); and
+// server setup: NewServer, the health and readiness probes, the metrics
+// handler, shutdown, and the API's admission control (NewAdmission over
+// internal/admission). Request decoding is internal/drf.
 package api
 
 import (
