@@ -1,6 +1,8 @@
 package writer
 
 import (
+	"errors"
+
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/drf"
 )
@@ -18,6 +20,35 @@ var (
 	// refRule: the name of an existing row, looked up as sent.
 	refRule = drf.StringRule{}
 )
+
+// refKey is a body key that the reference reads itself, before its
+// serializer validates the body, with the detail it answers when the key is
+// absent: "GlobalTagStatus not found." for POST gt without status, say; ""
+// when it then fails without a detail (an HTML 500).
+type refKey struct{ field, detail string }
+
+// withReferenceDetail returns err, the field errors o recorded, with the
+// detail the reference answers the same body with, so that its text is
+// kept (docs/compatibility.md "Status codes"): that of the first key of
+// keys, in the order the reference reads them, that the body lacks. The
+// field arrays, the code and the status stay. When no key is missing, or
+// the reference gives no detail, err is returned as it is.
+func withReferenceDetail(o *drf.Object, err error, keys ...refKey) error {
+	var e *condcache.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	for _, k := range keys {
+		if o.Has(k.field) {
+			continue
+		}
+		if k.detail == "" {
+			return err
+		}
+		return &condcache.Error{Code: e.Code, Detail: k.detail, Fields: e.Fields}
+	}
+	return err
+}
 
 // decodeIOV decodes the start and end of a new IOV: major_iov and minor_iov
 // are required, and each end defaults independently to MAX when its key is

@@ -48,7 +48,9 @@ func (s *Server) createGlobalTag(c *call) error {
 	status, _ := o.String("status", refRule)
 	author := o.NullableString("author", nameRule)
 	if err := o.Err(); err != nil {
-		return err
+		// The reference reads name (for its permission check), then
+		// status, itself.
+		return withReferenceDetail(o, err, refKey{"name", ""}, refKey{"status", "GlobalTagStatus not found."})
 	}
 	g, err := s.svc.CreateGlobalTag(c.ctx, name, status, author)
 	if err != nil {

@@ -139,7 +139,8 @@ func (s *Server) attachPayloadIOV(c *call) error {
 	list, _ := o.String("payload_list", refRule)
 	id, _ := o.Int("piov_id", drf.IntRule{NumericString: true})
 	if err := o.Err(); err != nil {
-		return err
+		// The reference reads payload_list, then piov_id, itself.
+		return withReferenceDetail(o, err, refKey{"payload_list", "PayloadList not found."}, refKey{"piov_id", "PayloadIOV not found."})
 	}
 	authorize := func(globalTag string) error {
 		return s.permit(c, auth.RoleCreateIOV, globalTag)

@@ -40,7 +40,9 @@ func (s *Server) attachPayloadList(c *call) error {
 	gt, _ := o.String("global_tag", refRule)
 	list, _ := o.String("payload_list", refRule)
 	if err := o.Err(); err != nil {
-		return err
+		// The reference reads global_tag (for its permission check), then
+		// payload_list, itself.
+		return withReferenceDetail(o, err, refKey{"global_tag", ""}, refKey{"payload_list", "PayloadList not found."})
 	}
 	l, err := s.svc.AttachPayloadList(c.ctx, gt, list)
 	if err != nil {
