@@ -40,9 +40,9 @@ bench: deps build
 ## "context deadline exceeded" at the deadline on a busy machine (golang/go#75804, fixed in 1.27)
 FUZZTIME ?= 50000x
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseInt$$' -fuzztime $(FUZZTIME) ./internal/api/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseJSONInt$$' -fuzztime $(FUZZTIME) ./internal/api/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseObject$$' -fuzztime $(FUZZTIME) ./internal/api/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseInt$$' -fuzztime $(FUZZTIME) ./internal/drf/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseJSONInt$$' -fuzztime $(FUZZTIME) ./internal/drf/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseObject$$' -fuzztime $(FUZZTIME) ./internal/drf/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLookup$$' -fuzztime $(FUZZTIME) ./reader/
 	$(GO) test -run '^$$' -fuzz '^FuzzReaderRequest$$' -fuzztime $(FUZZTIME) ./reader/
 	$(GO) test -run '^$$' -fuzz '^FuzzWriterRequest$$' -fuzztime $(FUZZTIME) ./writer/

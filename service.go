@@ -77,6 +77,31 @@ type ReadService interface {
 	Ready(ctx context.Context) error
 }
 
+// LookupResult is a lookup answer with what caches need to keep it.
+type LookupResult struct {
+	Rows []LookupRow
+	// Found is false for an unknown GT (then Rows is empty).
+	Found bool
+	// Status is the GT's status name ("locked", "frozen", ...).
+	Status string
+	// Generation is the GT's generation in the snapshot the rows come from
+	// (0 when the database has none for this name).
+	Generation int64
+	Window     Window
+	// Source is the backend that answered: "primary" or "replica".
+	Source string
+}
+
+// Freshness says how fresh a read must be.
+type Freshness struct {
+	// MinGeneration: a backend whose generation for the GT is lower is
+	// behind a write the caller knows of, and is skipped.
+	MinGeneration int64
+	// Latest: the read must see every write committed before the call,
+	// whatever the caller knows (used when the cache cannot tell).
+	Latest bool
+}
+
 // BrowseQuery is the browse mode of the list endpoints (docs/compatibility.md "Browse mode"), already
 // normalised by the HTTP layer: Page ≥ 1, PageSize in [1, 1000], Search
 // trimmed, Sort a whitelisted key of the endpoint ("" = default), Filters the

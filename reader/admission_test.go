@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/admission"
 	"github.com/condcache/condcache/internal/api"
 )
 
@@ -69,7 +70,7 @@ func TestReaderShedsLoad(t *testing.T) {
 		Metrics:             api.NewHTTPMetrics(reg),
 		Gatherer:            reg,
 		TimeoutEndpointWait: time.Millisecond,
-		Admission: api.AdmissionConfig{MaxInFlight: 1, Wait: 10 * time.Millisecond,
+		Admission: admission.Config{MaxInFlight: 1, Wait: 10 * time.Millisecond,
 			RetryAfterMin: 2 * time.Second, RetryAfterMax: 3 * time.Second},
 	})
 	get := func(uri string) *answer { return doRequest(t, c, "http://reader.test", "GET", uri, nil) }

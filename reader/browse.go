@@ -12,6 +12,7 @@ import (
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -59,25 +60,25 @@ var (
 // exactly orders descending; empty filters are dropped. Repeated
 // parameters: the last wins.
 func parseBrowse(args *fasthttp.Args, spec browseSpec) (q condcache.BrowseQuery, ok bool) {
-	page, ok := api.LastQueryArg(args, "page")
+	page, ok := drf.LastQueryArg(args, "page")
 	if !ok {
 		return q, false
 	}
 	q.Page = int(clampedInt(page, 1, 1, maxPage))
 	q.PageSize = defaultPageSize
-	if v, present := api.LastQueryArg(args, "page_size"); present {
+	if v, present := drf.LastQueryArg(args, "page_size"); present {
 		q.PageSize = int(clampedInt(v, defaultPageSize, 1, maxPageSize))
 	}
-	if v, _ := api.LastQueryArg(args, "search"); len(v) > 0 {
+	if v, _ := drf.LastQueryArg(args, "search"); len(v) > 0 {
 		q.Search = strings.TrimSpace(string(v))
 	}
-	if v, _ := api.LastQueryArg(args, "sort"); len(v) > 0 && slices.Contains(spec.sorts, string(v)) {
+	if v, _ := drf.LastQueryArg(args, "sort"); len(v) > 0 && slices.Contains(spec.sorts, string(v)) {
 		q.Sort = string(v)
 	}
-	v, _ := api.LastQueryArg(args, "order")
+	v, _ := drf.LastQueryArg(args, "order")
 	q.Desc = string(v) == "desc"
 	for _, f := range spec.filters {
-		if v, _ := api.LastQueryArg(args, f); len(v) > 0 {
+		if v, _ := drf.LastQueryArg(args, f); len(v) > 0 {
 			if q.Filters == nil {
 				q.Filters = make(map[string]string, len(spec.filters))
 			}
@@ -88,13 +89,13 @@ func parseBrowse(args *fasthttp.Args, spec browseSpec) (q condcache.BrowseQuery,
 }
 
 // checkBrowseText refuses search and filter values that no stored text can
-// match (api.CheckText).
+// match (drf.CheckText).
 func checkBrowseText(q condcache.BrowseQuery, spec browseSpec) error {
-	if err := api.CheckText("search", q.Search); err != nil {
+	if err := drf.CheckText("search", q.Search); err != nil {
 		return err
 	}
 	for _, f := range spec.filters {
-		if err := api.CheckText(f, q.Filters[f]); err != nil {
+		if err := drf.CheckText(f, q.Filters[f]); err != nil {
 			return err
 		}
 	}
@@ -105,7 +106,7 @@ func checkBrowseText(q condcache.BrowseQuery, spec browseSpec) error {
 // def. An integer beyond int64 is clamped by its sign, as Python's
 // arbitrary-precision int() followed by the clamp would.
 func clampedInt(b []byte, def, lo, hi int64) int64 {
-	v, err := api.ParseInt(b)
+	v, err := drf.ParseInt(b)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return def
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache"
-	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/drf"
 )
 
 // FuzzParseLookup: any query string is either parsed consistently with
@@ -34,16 +34,16 @@ func FuzzParseLookup(f *testing.F) {
 			return
 		}
 		for name, got := range map[string]int64{"majorIOV": p.at.Major, "minorIOV": p.at.Minor} {
-			if v, ok := api.LastQueryArg(&args, name); ok {
-				want, err := api.ParseInt(v)
+			if v, ok := drf.LastQueryArg(&args, name); ok {
+				want, err := drf.ParseInt(v)
 				if err != nil || want != got {
 					t.Fatalf("parseLookup(%q): %s = %d, its last value %q parses as %d, %v", q, name, got, v, want, err)
 				}
 			}
 		}
-		_, hasGT := api.LastQueryArg(&args, "gtName")
-		_, hasMajor := api.LastQueryArg(&args, "majorIOV")
-		_, hasMinor := api.LastQueryArg(&args, "minorIOV")
+		_, hasGT := drf.LastQueryArg(&args, "gtName")
+		_, hasMajor := drf.LastQueryArg(&args, "majorIOV")
+		_, hasMinor := drf.LastQueryArg(&args, "minorIOV")
 		if p.complete != (hasGT && hasMajor && hasMinor) {
 			t.Fatalf("parseLookup(%q): complete = %v", q, p.complete)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -61,7 +62,7 @@ func (s *Server) globalTagByID(ctx *fasthttp.RequestCtx) error {
 // globalTagByName answers GET globalTag/<name>: the full GT, or its summary
 // when "light" is present in any form, even light=0 (docs/compatibility.md "Read global tags").
 func (s *Server) globalTagByName(ctx *fasthttp.RequestCtx) error {
-	name, err := api.TextParam(ctx, "name")
+	name, err := drf.TextParam(ctx, "name")
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func (s *Server) globalTags(ctx *fasthttp.RequestCtx) error {
 // lists or an unknown GT (docs/compatibility.md "Payload lists of a GT", §8.24). It is written by hand
 // because a Go map would lose the order.
 func (s *Server) globalTagPayloadLists(ctx *fasthttp.RequestCtx) error {
-	name, err := api.TextParam(ctx, "name")
+	name, err := drf.TextParam(ctx, "name")
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func (s *Server) globalTagPayloadLists(ctx *fasthttp.RequestCtx) error {
 // idParam returns the <int:pk> path parameter. The route only matches
 // digits; a value beyond int64 cannot be an id, so it is not found.
 func idParam(ctx *fasthttp.RequestCtx) (int64, error) {
-	id, err := strconv.ParseInt(api.PathParam(ctx, "id"), 10, 64)
+	id, err := strconv.ParseInt(drf.PathParam(ctx, "id"), 10, 64)
 	if err != nil {
 		return 0, errNotFound
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -73,7 +74,7 @@ func parseLookup(args *fasthttp.Args) (p lookupParams, err error) {
 const maxQuotedValue = 64
 
 func lookupInt(name string, v []byte) (int64, error) {
-	n, err := api.ParseInt(v)
+	n, err := drf.ParseInt(v)
 	if err == nil {
 		return n, nil
 	}
@@ -109,7 +110,7 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 		return nil
 	}
 	gt := string(p.globalTag)
-	if err := api.CheckText("gtName", gt); err != nil {
+	if err := drf.CheckText("gtName", gt); err != nil {
 		return err
 	}
 	sctx, cancel := s.serviceContext()

@@ -6,6 +6,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -40,7 +41,7 @@ func (s *Server) payloadListByID(ctx *fasthttp.RequestCtx) error {
 // payloadListByName answers GET payload-lists/by-name/<name> with the
 // list's IOV count.
 func (s *Server) payloadListByName(ctx *fasthttp.RequestCtx) error {
-	name, err := api.TextParam(ctx, "name")
+	name, err := drf.TextParam(ctx, "name")
 	if err != nil {
 		return err
 	}

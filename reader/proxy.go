@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/internal/redact"
 	"github.com/condcache/condcache/internal/wire"
@@ -164,8 +165,10 @@ func (s *Server) writerUnavailable(ctx *fasthttp.RequestCtx, err error) {
 	s.log.Warn("writer unavailable", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", reason)
 	body := append([]byte(nil), `{"detail":`...)
 	body = wire.AppendString(body, "writer unavailable: "+reason)
-	body = append(body, `,"code":"unavailable"}`...)
+	body = append(body, `,"code":`...)
+	body = wire.AppendString(body, string(condcache.EUnavailable))
+	body = append(body, '}')
 	ctx.Response.Reset()
 	ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
-	api.WriteJSON(ctx, fasthttp.StatusServiceUnavailable, body)
+	api.WriteJSON(ctx, condcache.EUnavailable.HTTPStatus(), body)
 }

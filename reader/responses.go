@@ -7,6 +7,7 @@ import (
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/drf"
 )
 
 // Reads other than the lookup are cached whole, per request URI, under a
@@ -54,7 +55,7 @@ func (s *Server) cachedResponse(route string, h handlerFunc) handlerFunc {
 	return func(ctx *fasthttp.RequestCtx) error {
 		scope := condcache.AllScope
 		if kind == gtScope {
-			scope = api.PathParam(ctx, "name")
+			scope = drf.PathParam(ctx, "name")
 		}
 		key := ctx.Request.RequestURI()
 		sctx, cancel := s.serviceContext()

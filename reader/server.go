@@ -20,6 +20,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/admission"
 	"github.com/condcache/condcache/internal/api"
 )
 
@@ -105,10 +106,10 @@ type Config struct {
 	MaxTimeoutWaiters int
 
 	// Admission bounds the reads worked on at once, and optionally each
-	// client's rate; the rest is shed (api.Admission). Proxied writes are
+	// client's rate; the rest is shed (admission.Controller). Proxied writes are
 	// left to the writer's own admission, and GET timeout to
 	// MaxTimeoutWaiters: neither uses this reader's database pools.
-	Admission api.AdmissionConfig
+	Admission admission.Config
 	// ShutdownDelay is how long Shutdown keeps accepting requests after
 	// /readyz turned 503, so load balancers stop routing here before
 	// connections are refused. Zero: none.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -59,7 +60,7 @@ func looksSecret(name, value string) bool {
 // 404 {"detail":"Setting '<name>' not found."}; a hidden secret is
 // indistinguishable from an unset variable.
 func (s *Server) setting(ctx *fasthttp.RequestCtx) error {
-	name := api.PathParam(ctx, "name")
+	name := drf.PathParam(ctx, "name")
 	value, ok := s.settings[name]
 	if !ok {
 		return condcache.Errorf(condcache.ENotFound, "Setting '%s' not found.", name)

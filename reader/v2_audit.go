@@ -5,6 +5,7 @@ import (
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -52,7 +53,7 @@ func (s *Server) v2AuditEntry(ctx *fasthttp.RequestCtx) error {
 	if s.cfg.Audit == nil {
 		return errNotAvailable("The audit trail")
 	}
-	id, err := api.ParseInt([]byte(api.PathParam(ctx, "id")))
+	id, err := drf.ParseInt([]byte(drf.PathParam(ctx, "id")))
 	if err != nil {
 		return condcache.Errorf(condcache.ENotFound, "Not found.")
 	}

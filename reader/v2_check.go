@@ -5,6 +5,7 @@ import (
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -37,12 +38,12 @@ func (s *Server) v2Check(ctx *fasthttp.RequestCtx) error {
 
 // checkGlobalTag returns the required query parameter gt (its last value,
 // as the compatible API reads repeated parameters), refused when it is
-// missing, empty, or no stored name can equal it (api.CheckText).
+// missing, empty, or no stored name can equal it (drf.CheckText).
 func checkGlobalTag(args *fasthttp.Args) (string, error) {
-	v, _ := api.LastQueryArg(args, "gt")
+	v, _ := drf.LastQueryArg(args, "gt")
 	if len(v) == 0 {
 		return "", condcache.Errorf(condcache.EInvalid, "gt: This query parameter is required: the name of the global tag to check.")
 	}
 	gt := string(v)
-	return gt, api.CheckText("gt", gt)
+	return gt, drf.CheckText("gt", gt)
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache"
-	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/drf"
 )
 
 // Query parameters of the v2 endpoints. Unlike the compatible browse mode,
@@ -15,16 +15,16 @@ import (
 // cannot use with 400, naming the parameter.
 
 // v2Text returns the text parameter name ("" when absent), refusing one no
-// stored name can equal (api.CheckText).
+// stored name can equal (drf.CheckText).
 func v2Text(ctx *fasthttp.RequestCtx, name string) (string, error) {
-	v, _ := api.LastQueryArg(ctx.QueryArgs(), name)
-	return string(v), api.CheckText(name, string(v))
+	v, _ := drf.LastQueryArg(ctx.QueryArgs(), name)
+	return string(v), drf.CheckText(name, string(v))
 }
 
 // v2Int returns the integer parameter name, def when absent, refusing
 // anything but a decimal integer in [lo, hi].
 func v2Int(ctx *fasthttp.RequestCtx, name string, def, lo, hi int64) (int64, error) {
-	v, ok := api.LastQueryArg(ctx.QueryArgs(), name)
+	v, ok := drf.LastQueryArg(ctx.QueryArgs(), name)
 	if !ok {
 		return def, nil
 	}
@@ -41,7 +41,7 @@ func v2Int(ctx *fasthttp.RequestCtx, name string, def, lo, hi int64) (int64, err
 
 // v2Time returns the RFC 3339 time parameter name, zero when absent.
 func v2Time(ctx *fasthttp.RequestCtx, name string) (time.Time, error) {
-	v, ok := api.LastQueryArg(ctx.QueryArgs(), name)
+	v, ok := drf.LastQueryArg(ctx.QueryArgs(), name)
 	if !ok {
 		return time.Time{}, nil
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/localstack"
 	cdbsql "github.com/condcache/condcache/sql"
+	"github.com/condcache/condcache/sql/replica"
 )
 
 // ownStack starts a private primary + replica for a test that kills or
@@ -61,7 +62,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 }
 
 // backendStatus returns the status of the backend named name.
-func backendStatus(t *testing.T, rd *cdbsql.Reader, name string) cdbsql.BackendStatus {
+func backendStatus(t *testing.T, rd *cdbsql.Reader, name string) replica.BackendStatus {
 	t.Helper()
 	for _, b := range rd.Backends() {
 		if b.Name == name {
@@ -69,7 +70,7 @@ func backendStatus(t *testing.T, rd *cdbsql.Reader, name string) cdbsql.BackendS
 		}
 	}
 	t.Fatalf("no backend %q in %+v", name, rd.Backends())
-	return cdbsql.BackendStatus{}
+	return replica.BackendStatus{}
 }
 
 // eventually polls cond every 10ms until it holds or timeout passes.

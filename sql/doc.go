@@ -8,9 +8,9 @@
 //   - Connect opens a pool with condcache's session settings.
 //   - Store (store*.go) implements condcache.WriteService on the primary.
 //   - Reader (read*.go, browse*.go) implements condcache.ReadService. Its
-//     router (backend*.go) sends each read to a replica chosen by health,
-//     WAL lag and load, and fails over to other replicas and then to the
-//     primary when a backend cannot be reached.
+//     router (package sql/replica) sends each read to a replica chosen by
+//     health, WAL lag and load, and fails over to other replicas and then
+//     to the primary when a backend cannot be reached.
 //
 // Table names are Django's mixed-case ones, always double-quoted, and
 // resolve through search_path, as Nopayloaddb's do.

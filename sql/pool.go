@@ -41,11 +41,11 @@ type PoolOptions struct {
 
 // ErrSaturated is returned when a full pool had no connection for a caller
 // within PoolOptions.AcquireWait: nothing was sent to the database, so the
-// call may be retried. Its code is the HTTP layer's api.CodeOverloaded,
-// answered as shed load (504 on the legacy paths, where the C++ client
+// call may be retried. Its code is condcache.EOverloaded, which the HTTP
+// layer answers as shed load (504 on the legacy paths, where the C++ client
 // retries it). It is an application error, so the reader's router returns
 // it at once instead of taking the backend for down.
-var ErrSaturated = &condcache.Error{Code: "overloaded", Detail: "The database is saturated. Try again later."}
+var ErrSaturated = &condcache.Error{Code: condcache.EOverloaded, Detail: "The database is saturated. Try again later."}
 
 // Connect returns a pool of at most maxConns connections (≤ 0: pgx's
 // default) to dsn, without an acquire bound (ConnectPool).

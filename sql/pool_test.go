@@ -14,14 +14,13 @@ import (
 	"time"
 
 	"github.com/condcache/condcache"
-	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/internal/syncbuf"
 	cdbsql "github.com/condcache/condcache/sql"
 )
 
 func TestErrSaturatedIsShedLoad(t *testing.T) {
-	if cdbsql.ErrSaturated.Code != api.CodeOverloaded {
-		t.Errorf("ErrSaturated has code %q; the HTTP layer sheds %q", cdbsql.ErrSaturated.Code, api.CodeOverloaded)
+	if cdbsql.ErrSaturated.Code != condcache.EOverloaded {
+		t.Errorf("ErrSaturated has code %q; the HTTP layer sheds %q", cdbsql.ErrSaturated.Code, condcache.EOverloaded)
 	}
 }
 

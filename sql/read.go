@@ -10,43 +10,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/condcache/condcache"
-	"github.com/condcache/condcache/internal/coalesce"
+	"github.com/condcache/condcache/sql/replica"
 )
 
-// Defaults of ReaderOptions.
-const (
-	DefaultCheckInterval = 500 * time.Millisecond
-	DefaultMaxLag        = time.Second
-	DefaultCheckTimeout  = time.Second
-	// DefaultAttemptTimeout: a lookup takes milliseconds even at 5M rows
-	// (loadtest scaling). Listings with counts of a much larger database
-	// may take longer; such a read is then repeated on the next backend,
-	// so raise -attempt-timeout there (not measured at production size).
-	DefaultAttemptTimeout = 2 * time.Second
-)
-
-// ReaderOptions tunes a Reader's routing; zero values take the defaults.
+// ReaderOptions tunes a Reader; zero values take the defaults of
+// replica.Options.
 type ReaderOptions struct {
-	// CheckInterval is how often the health and lag of every backend are
-	// checked (DefaultCheckInterval).
-	CheckInterval time.Duration
-	// CheckTimeout bounds one check of one backend (DefaultCheckTimeout).
-	CheckTimeout time.Duration
-	// AttemptTimeout bounds one read on one replica
-	// (DefaultAttemptTimeout). A replica that does not answer in time (hung,
-	// swapping, its disk stalled) is taken out of rotation until a health
-	// check passes, and the read goes on to the next backend, so a stalled
-	// replica costs the reads caught on it this long rather than the
-	// request's whole deadline. The primary, the last resort, gets the
-	// request's own deadline.
+	// CheckInterval, CheckTimeout, AttemptTimeout, MaxLag and Logger tune
+	// the routing of reads among the backends: see replica.Options.
+	CheckInterval  time.Duration
+	CheckTimeout   time.Duration
 	AttemptTimeout time.Duration
-	// MaxLag: a replica that has not been caught up with the primary for
-	// longer than this is skipped (DefaultMaxLag). Freshness does not rest
-	// on it: reads that must see a write check the replica's generation or
-	// WAL position (LookupAt, latestLSN).
-	MaxLag time.Duration
-	// Logger receives backend up/down transitions (slog.Default()).
-	Logger *slog.Logger
+	MaxLag         time.Duration
+	Logger         *slog.Logger
 	// IOVMode is the CDB_IOV_MODE the consistency check judges IOV ends
 	// by (Check); "" is continuous.
 	IOVMode condcache.IOVMode
@@ -57,9 +33,8 @@ type ReaderOptions struct {
 // and then to the primary when a backend cannot be reached. Every read is
 // one statement or one read-only snapshot, so retrying it elsewhere is safe.
 type Reader struct {
-	rt *router
-	// latest shares fetches of the primary's WAL position (latestLSN).
-	latest coalesce.Group[struct{}, lsnResult]
+	rt   *replica.Router
+	mode condcache.IOVMode
 }
 
 var _ condcache.ReadService = (*Reader)(nil)
@@ -68,28 +43,30 @@ var _ condcache.ReadService = (*Reader)(nil)
 // (pools of the same database). Until Start, every read goes to the primary.
 // The pools stay the caller's to close, after Close.
 func NewReader(primary *pgxpool.Pool, replicas []*pgxpool.Pool, o ReaderOptions) *Reader {
-	return &Reader{rt: newRouter(primary, replicas, o)}
+	rt := replica.New(primary, replicas, replica.Options{CheckInterval: o.CheckInterval, CheckTimeout: o.CheckTimeout,
+		AttemptTimeout: o.AttemptTimeout, MaxLag: o.MaxLag, Logger: o.Logger})
+	return &Reader{rt: rt, mode: o.IOVMode}
 }
 
 // Start checks every backend once, so that reads go to replicas from now
 // on, and keeps checking them in the background until Close or until ctx
 // is done.
-func (r *Reader) Start(ctx context.Context) { r.rt.start(ctx) }
+func (r *Reader) Start(ctx context.Context) { r.rt.Start(ctx) }
 
 // Close stops the background checks. Reads still work afterwards, on the
 // primary only once the replicas' last checks age beyond MaxLag.
-func (r *Reader) Close() { r.rt.close() }
+func (r *Reader) Close() { r.rt.Close() }
 
 // Backends reports the state of every backend, the primary first.
-func (r *Reader) Backends() []BackendStatus { return r.rt.statuses() }
+func (r *Reader) Backends() []replica.BackendStatus { return r.rt.Backends() }
 
 // Ready reports whether a backend can answer: by the last checks, or, when
 // they found none, by asking (one may just have come back).
 func (r *Reader) Ready(ctx context.Context) error {
-	if r.rt.anyHealthy() {
+	if r.rt.AnyHealthy() {
 		return nil
 	}
-	return r.rt.do(ctx, func(ctx context.Context, db *pgxpool.Pool) error {
+	return r.rt.Do(ctx, func(ctx context.Context, db *pgxpool.Pool) error {
 		_, err := db.Exec(ctx, "SELECT 1")
 		return err
 	})
@@ -104,7 +81,7 @@ var snapshotOptions = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pg
 // every write committed before the call (the reference reads all of these
 // from the primary, and clients rely on it: docs/compatibility.md "Configuration names", §7 item 15).
 func (r *Reader) inSnapshot(ctx context.Context, fn func(pgx.Tx) error) error {
-	return r.rt.doAt(ctx, r.latestLSN(ctx), func(ctx context.Context, db *pgxpool.Pool) error {
+	return r.rt.DoAt(ctx, r.rt.LatestLSN(ctx), func(ctx context.Context, db *pgxpool.Pool) error {
 		return pgx.BeginTxFunc(ctx, db, snapshotOptions, fn)
 	})
 }
@@ -116,7 +93,7 @@ func errNotFound() error { return condcache.Errorf(condcache.ENotFound, "Not fou
 // committed before the call, and scans every row.
 func queryAll[T any](ctx context.Context, r *Reader, scan func(pgx.Row) (T, error), sql string, args ...any) ([]T, error) {
 	var out []T
-	err := r.rt.doAt(ctx, r.latestLSN(ctx), func(ctx context.Context, db *pgxpool.Pool) error {
+	err := r.rt.DoAt(ctx, r.rt.LatestLSN(ctx), func(ctx context.Context, db *pgxpool.Pool) error {
 		rows, err := db.Query(ctx, sql, args...)
 		if err != nil {
 			return err
@@ -136,7 +113,7 @@ func queryAll[T any](ctx context.Context, r *Reader, scan func(pgx.Row) (T, erro
 // no row is ENotFound.
 func queryOne[T any](ctx context.Context, r *Reader, scan func(pgx.Row) (T, error), sql string, args ...any) (T, error) {
 	var out T
-	err := r.rt.doAt(ctx, r.latestLSN(ctx), func(ctx context.Context, db *pgxpool.Pool) error {
+	err := r.rt.DoAt(ctx, r.rt.LatestLSN(ctx), func(ctx context.Context, db *pgxpool.Pool) error {
 		v, err := scan(db.QueryRow(ctx, sql, args...))
 		if err != nil {
 			return err

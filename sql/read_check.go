@@ -53,7 +53,7 @@ func (r *Reader) Check(ctx context.Context, globalTag string) ([]condcache.Findi
 			return err
 		}
 		out = condcache.CheckTypes(lists)
-		mode := r.rt.opts.IOVMode
+		mode := r.mode
 		var buf []condcache.PayloadIOV
 		for _, l := range lists {
 			if buf, err = listIOVs(ctx, tx, l.ID, buf[:0]); err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/sql/replica"
 )
 
 // lookupSQL is the run lookup (docs/compatibility.md "The lookup", §3.8) as one statement: for
@@ -70,17 +71,17 @@ func (r *Reader) LookupAt(ctx context.Context, globalTag string, at condcache.Po
 	point := string(at.AppendCombIOV(buf[:0]))
 	var minLSN int64
 	if need.Latest {
-		minLSN = r.latestLSN(ctx)
+		minLSN = r.rt.LatestLSN(ctx)
 	}
 	var out condcache.LookupResult
-	err := r.rt.doAt(ctx, minLSN, func(ctx context.Context, db *pgxpool.Pool) error {
+	err := r.rt.DoAt(ctx, minLSN, func(ctx context.Context, db *pgxpool.Pool) error {
 		res, err := lookup(ctx, db, globalTag, point)
 		if err != nil {
 			return err
 		}
-		onPrimary := db == r.rt.primary.pool
+		onPrimary := r.rt.IsPrimary(db)
 		if res.Generation < need.MinGeneration && !onPrimary {
-			return errBehind
+			return replica.ErrBehind
 		}
 		res.Source = "replica"
 		if onPrimary {

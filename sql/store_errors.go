@@ -1,7 +1,6 @@
 package sql
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/sql/replica"
 )
 
 // SQLSTATE codes the store reacts to.
@@ -84,7 +84,7 @@ func storeError(err error) error {
 	}
 	// The primary is down, restarting or unreachable: a 503 the client can
 	// retry, not a 500. The cause stays wrapped for the log.
-	if classify(context.Background(), err) == failBackend {
+	if replica.IsBackendFailure(err) {
 		return fmt.Errorf("%w: %w", errPrimaryUnavailable, err)
 	}
 	return fmt.Errorf("sql: %w", err)

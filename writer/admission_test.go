@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/admission"
 )
 
 // TestWriterShedsLoad: with every slot taken, writes are shed before they
@@ -14,7 +14,7 @@ import (
 // a JSON body; the probes still answer.
 func TestWriterShedsLoad(t *testing.T) {
 	s := startServer(t, Config{
-		Admission: api.AdmissionConfig{MaxInFlight: 1, Wait: 10 * time.Millisecond,
+		Admission: admission.Config{MaxInFlight: 1, Wait: 10 * time.Millisecond,
 			RetryAfterMin: 2 * time.Second, RetryAfterMax: 3 * time.Second},
 		RequestTimeout: 5 * time.Second, // a write that should be shed at once and is not fails fast
 	})

@@ -8,7 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache"
-	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/admission"
 	"github.com/condcache/condcache/internal/auth"
 	"github.com/condcache/condcache/internal/redact"
 )
@@ -25,7 +25,7 @@ const (
 )
 
 // writeMeta describes the request for the audit trail: the actor is the
-// JWT subject, else the client identity (api.ClientKey: the client header,
+// JWT subject, else the client identity (admission.ClientKey: the client header,
 // else the address, the last X-Forwarded-For one behind a trusted proxy).
 func (s *Server) writeMeta(ctx *fasthttp.RequestCtx, route string, claims auth.Claims) condcache.WriteMeta {
 	actor := ""
@@ -33,7 +33,7 @@ func (s *Server) writeMeta(ctx *fasthttp.RequestCtx, route string, claims auth.C
 		actor = "jwt:" + clean(sub)
 	}
 	if actor == "" {
-		actor = api.ClientKey(ctx, s.cfg.Admission.TrustForwarded)
+		actor = admission.ClientKey(ctx, s.cfg.Admission.TrustForwarded)
 	}
 	return condcache.WriteMeta{Actor: actor, Endpoint: route, Request: summarizeRequest(ctx)}
 }

@@ -3,6 +3,7 @@ package writer
 import (
 	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/internal/auth"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -14,7 +15,7 @@ func (s *Server) permit(c *call, role, name string) error {
 // createGlobalTagStatus: POST gtstatus {"name"} (docs/compatibility.md "Statuses"). No
 // permission check; description is ignored.
 func (s *Server) createGlobalTagStatus(c *call) error {
-	o, err := api.ReadObject(c.req)
+	o, err := drf.ReadObject(c.req)
 	if err != nil {
 		return err
 	}
@@ -34,7 +35,7 @@ func (s *Server) createGlobalTagStatus(c *call) error {
 // (docs/compatibility.md "Create global tag"). The permission check on the name comes first, as in the
 // reference, whenever the name is a string at all.
 func (s *Server) createGlobalTag(c *call) error {
-	o, err := api.ReadObject(c.req)
+	o, err := drf.ReadObject(c.req)
 	if err != nil {
 		return err
 	}
@@ -47,7 +48,9 @@ func (s *Server) createGlobalTag(c *call) error {
 	status, _ := o.String("status", refRule)
 	author := o.NullableString("author", nameRule)
 	if err := o.Err(); err != nil {
-		return err
+		// The reference reads name (for its permission check), then
+		// status, itself.
+		return withReferenceDetail(o, err, refKey{"name", ""}, refKey{"status", "GlobalTagStatus not found."})
 	}
 	g, err := s.svc.CreateGlobalTag(c.ctx, name, status, author)
 	if err != nil {

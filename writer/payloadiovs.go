@@ -7,6 +7,7 @@ import (
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/internal/auth"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -15,7 +16,7 @@ import (
 // payload_url) comes first, then the range check, then the other field
 // errors.
 func (s *Server) createPayloadIOV(c *call) error {
-	o, err := api.ReadObject(c.req)
+	o, err := drf.ReadObject(c.req)
 	if err != nil {
 		return err
 	}
@@ -58,12 +59,12 @@ type bulkCreated struct {
 // check, as in the reference. The first bad element rejects the whole
 // batch with 400 naming its index; nothing is written.
 func (s *Server) bulkCreatePayloadIOVs(c *call) error {
-	body, err := api.ReadJSON(c.req)
+	body, err := drf.ReadJSON(c.req)
 	if err != nil {
 		return err
 	}
 	var iovs []condcache.BulkPayloadIOV
-	err = api.EachElement(body, func(i int, elem []byte) error {
+	err = drf.EachElement(body, func(i int, elem []byte) error {
 		v, err := s.decodeBulkElement(elem)
 		if err != nil {
 			return elementError(i, err)
@@ -94,12 +95,12 @@ func (s *Server) bulkCreatePayloadIOVs(c *call) error {
 // trimming, as the reference's bulk insert does.
 func (s *Server) decodeBulkElement(elem []byte) (condcache.BulkPayloadIOV, error) {
 	var v condcache.BulkPayloadIOV
-	o, err := api.ParseObject(elem)
+	o, err := drf.ParseObject(elem)
 	if err != nil {
 		return v, err
 	}
-	v.PayloadURL, _ = o.String("payload_url", api.StringRule{MaxLen: condcache.MaxTextLen})
-	if cs := o.NullableString("checksum", api.StringRule{Blank: true, MaxLen: condcache.MaxTextLen}); cs != nil {
+	v.PayloadURL, _ = o.String("payload_url", drf.StringRule{MaxLen: condcache.MaxTextLen})
+	if cs := o.NullableString("checksum", drf.StringRule{Blank: true, MaxLen: condcache.MaxTextLen}); cs != nil {
 		v.Checksum = *cs
 	}
 	v.Size = decodeSize(o)
@@ -131,14 +132,15 @@ func elementError(i int, err error) error {
 // is detached) is checked by the service through authorize, inside its
 // transaction, once it knows the GT.
 func (s *Server) attachPayloadIOV(c *call) error {
-	o, err := api.ReadObject(c.req)
+	o, err := drf.ReadObject(c.req)
 	if err != nil {
 		return err
 	}
 	list, _ := o.String("payload_list", refRule)
-	id, _ := o.Int("piov_id", api.IntRule{NumericString: true})
+	id, _ := o.Int("piov_id", drf.IntRule{NumericString: true})
 	if err := o.Err(); err != nil {
-		return err
+		// The reference reads payload_list, then piov_id, itself.
+		return withReferenceDetail(o, err, refKey{"payload_list", "PayloadList not found."}, refKey{"piov_id", "PayloadIOV not found."})
 	}
 	authorize := func(globalTag string) error {
 		return s.permit(c, auth.RoleCreateIOV, globalTag)
@@ -159,7 +161,7 @@ func (s *Server) deletePayloadIOV(c *call) error {
 	if err := s.permit(c, auth.RoleAdmin, gt); err != nil {
 		return err
 	}
-	var errs api.FieldErrors
+	var errs drf.FieldErrors
 	start := condcache.Point{
 		Major: pathInt(c, "major", "major_iov", &errs),
 		Minor: pathInt(c, "minor", "minor_iov", &errs),

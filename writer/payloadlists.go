@@ -3,13 +3,14 @@ package writer
 import (
 	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/internal/auth"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
 // createPayloadList: POST pl {"payload_type"} (docs/compatibility.md "Payload lists"), a type name;
 // every other key is ignored. No permission check.
 func (s *Server) createPayloadList(c *call) error {
-	o, err := api.ReadObject(c.req)
+	o, err := drf.ReadObject(c.req)
 	if err != nil {
 		return err
 	}
@@ -27,7 +28,7 @@ func (s *Server) createPayloadList(c *call) error {
 
 // attachPayloadList: PUT pl_attach {"global_tag", "payload_list"} (docs/compatibility.md "Payload lists"). The permission check on the GT name comes first.
 func (s *Server) attachPayloadList(c *call) error {
-	o, err := api.ReadObject(c.req)
+	o, err := drf.ReadObject(c.req)
 	if err != nil {
 		return err
 	}
@@ -39,7 +40,9 @@ func (s *Server) attachPayloadList(c *call) error {
 	gt, _ := o.String("global_tag", refRule)
 	list, _ := o.String("payload_list", refRule)
 	if err := o.Err(); err != nil {
-		return err
+		// The reference reads global_tag (for its permission check), then
+		// payload_list, itself.
+		return withReferenceDetail(o, err, refKey{"global_tag", ""}, refKey{"payload_list", "PayloadList not found."})
 	}
 	l, err := s.svc.AttachPayloadList(c.ctx, gt, list)
 	if err != nil {

@@ -2,13 +2,14 @@ package writer
 
 import (
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
 // createPayloadType: POST pt {"name"} (docs/compatibility.md "Payload types"). No permission check;
 // description is ignored.
 func (s *Server) createPayloadType(c *call) error {
-	o, err := api.ReadObject(c.req)
+	o, err := drf.ReadObject(c.req)
 	if err != nil {
 		return err
 	}

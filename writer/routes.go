@@ -13,6 +13,7 @@ import (
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/internal/auth"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/internal/wire"
 )
 
@@ -24,7 +25,7 @@ type call struct {
 }
 
 // param returns the percent-decoded path parameter name.
-func (c *call) param(name string) string { return api.PathParam(c.req, name) }
+func (c *call) param(name string) string { return drf.PathParam(c.req, name) }
 
 // endpoint serves one route. It writes the success answer itself and returns
 // any error for handle to answer.
@@ -99,7 +100,7 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) bool {
 // endpoint; every read route answers 405 (reads belong to the readers), so
 // that a write sent to a read-only path is 405 too, as in the reference.
 func (s *Server) newRouter() *router.Router {
-	r := api.ExactRouter(named("not_found", api.NotFound), named("method_not_allowed", api.MethodNotAllowed), options)
+	r := api.ExactRouter(named(string(condcache.ENotFound), api.NotFound), named(string(condcache.EMethodNotAllowed), api.MethodNotAllowed), options)
 	endpoints := s.endpoints()
 	for _, rt := range api.Routes {
 		for _, p := range rt.Paths {
@@ -125,7 +126,7 @@ func (s *Server) newRouter() *router.Router {
 	// reserves the slash-less node for its trailing-slash redirect), so the
 	// slash-less read paths, which readers redirect, live in a second
 	// router consulted only for paths the first one does not know.
-	slashless := api.ExactRouter(named("not_found", api.NotFound), named("method_not_allowed", api.MethodNotAllowed), options)
+	slashless := api.ExactRouter(named(string(condcache.ENotFound), api.NotFound), named(string(condcache.EMethodNotAllowed), api.MethodNotAllowed), options)
 	for _, p := range api.SlashRedirects {
 		api.GET(slashless, api.Prefix+p, named("read_on_writer", readOnWriter("")))
 	}
@@ -167,7 +168,7 @@ func (s *Server) handle(route string, h endpoint) fasthttp.RequestHandler {
 // dryRunParam reads the dry_run query parameter: 1 or true asks for a dry
 // run; 0, false or no parameter for the real write.
 func dryRunParam(ctx *fasthttp.RequestCtx) (bool, error) {
-	v, ok := api.LastQueryArg(ctx.QueryArgs(), "dry_run")
+	v, ok := drf.LastQueryArg(ctx.QueryArgs(), "dry_run")
 	if !ok {
 		return false, nil
 	}
@@ -205,11 +206,10 @@ func writeMethods(p string) string {
 func readOnWriter(allow string) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set(fasthttp.HeaderAllow, allow)
-		err := &condcache.Error{
-			Code:   "method_not_allowed",
+		api.WriteError(ctx, &condcache.Error{
+			Code:   condcache.EMethodNotAllowed,
 			Detail: fmt.Sprintf("Method %q not allowed. Reads are served by the readers; this is the writer.", ctx.Method()),
-		}
-		api.WriteJSON(ctx, fasthttp.StatusMethodNotAllowed, wire.ErrorBody(err))
+		})
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/admission"
 	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/internal/auth"
 )
@@ -83,8 +84,8 @@ type Config struct {
 	ReadyTimeout time.Duration
 
 	// Admission bounds the requests worked on at once, and optionally each
-	// client's rate; the rest is shed (api.Admission).
-	Admission api.AdmissionConfig
+	// client's rate; the rest is shed (admission.Controller).
+	Admission admission.Config
 	// ShutdownDelay is how long Shutdown keeps accepting requests after
 	// /readyz turned 503, so load balancers stop routing here before
 	// connections are refused. Zero: none.

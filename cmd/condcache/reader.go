@@ -14,6 +14,7 @@ import (
 	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/reader"
 	cdbsql "github.com/condcache/condcache/sql"
+	"github.com/condcache/condcache/sql/replica"
 )
 
 func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
@@ -24,7 +25,7 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	writerURL := fs.String("writer", envOr("CONDCACHE_WRITER_URL", "http://127.0.0.1:8001"), "writer base URL that write requests are proxied to (env CONDCACHE_WRITER_URL)")
 	mode := fs.String("iov-mode", envOr("CDB_IOV_MODE", "continuous"), "IOV mode, reported by the settings endpoint and used by the consistency check (env CDB_IOV_MODE)")
 	maxLag := fs.Duration("max-lag", envDuration("CONDCACHE_MAX_LAG", time.Second), "skip a replica that has not caught up with the primary for this long (env CONDCACHE_MAX_LAG)")
-	attemptTimeout := fs.Duration("attempt-timeout", envDuration("CONDCACHE_ATTEMPT_TIMEOUT", cdbsql.DefaultAttemptTimeout),
+	attemptTimeout := fs.Duration("attempt-timeout", envDuration("CONDCACHE_ATTEMPT_TIMEOUT", replica.DefaultAttemptTimeout),
 		"give up a read on a replica that has not answered within this, and fail over (env CONDCACHE_ATTEMPT_TIMEOUT)")
 	maxConns := fs.Int("max-conns", envInt("CONDCACHE_READER_MAX_CONNS", 16), "PostgreSQL pool size per backend (env CONDCACHE_READER_MAX_CONNS)")
 	pprofAddr := addPprofFlag(fs)

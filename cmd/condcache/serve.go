@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/admission"
 )
 
 // server is what the writer and reader servers have in common for serving.
@@ -85,13 +85,13 @@ func addServeFlags(fs *flag.FlagSet, role string) serveFlags {
 	return serveFlags{
 		maxInFlight: fs.Int("max-in-flight", envInt(env, 0),
 			"requests worked on at once; more wait up to -admission-wait, then are shed; 0 = 4 × the database connections, -1 = no cap (env "+env+")"),
-		wait: fs.Duration("admission-wait", envDuration("CONDCACHE_ADMISSION_WAIT", api.DefaultAdmissionWait),
+		wait: fs.Duration("admission-wait", envDuration("CONDCACHE_ADMISSION_WAIT", admission.DefaultWait),
 			"how long a request waits for an in-flight slot before it is shed (env CONDCACHE_ADMISSION_WAIT)"),
 		poolWait: fs.Duration("pool-wait", envDuration("CONDCACHE_POOL_WAIT", defaultPoolWait),
 			"how long a request waits for a connection of a full database pool before it is shed; 0 = until its own timeout (env CONDCACHE_POOL_WAIT)"),
-		retryAfterMin: fs.Duration("retry-after-min", envDuration("CONDCACHE_RETRY_AFTER_MIN", api.DefaultRetryAfterMin),
+		retryAfterMin: fs.Duration("retry-after-min", envDuration("CONDCACHE_RETRY_AFTER_MIN", admission.DefaultRetryAfterMin),
 			"shortest Retry-After of a shed request (env CONDCACHE_RETRY_AFTER_MIN)"),
-		retryAfterMax: fs.Duration("retry-after-max", envDuration("CONDCACHE_RETRY_AFTER_MAX", api.DefaultRetryAfterMax),
+		retryAfterMax: fs.Duration("retry-after-max", envDuration("CONDCACHE_RETRY_AFTER_MAX", admission.DefaultRetryAfterMax),
 			"longest Retry-After of a shed request; each gets a random whole number of seconds in between (env CONDCACHE_RETRY_AFTER_MAX)"),
 		clientRate: fs.Float64("client-rate", envFloat("CONDCACHE_CLIENT_RATE", 0),
 			"requests per second allowed to each client (X-Condcache-Client header, else address); 0 = no limit (env CONDCACHE_CLIENT_RATE)"),
@@ -108,12 +108,12 @@ func addServeFlags(fs *flag.FlagSet, role string) serveFlags {
 
 // admission returns the admission settings of a server with conns
 // database connections behind it.
-func (f serveFlags) admission(conns int) api.AdmissionConfig {
+func (f serveFlags) admission(conns int) admission.Config {
 	maxInFlight := *f.maxInFlight
 	if maxInFlight == 0 {
-		maxInFlight = api.MaxInFlightFor(conns)
+		maxInFlight = admission.MaxInFlightFor(conns)
 	}
-	return api.AdmissionConfig{
+	return admission.Config{
 		MaxInFlight:    maxInFlight,
 		Wait:           *f.wait,
 		RetryAfterMin:  *f.retryAfterMin,

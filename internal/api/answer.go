@@ -10,8 +10,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/admission"
 	"github.com/condcache/condcache/internal/redact"
-	"github.com/condcache/condcache/internal/wire"
 )
 
 // ErrInternal is what clients see of any failure that is not an application
@@ -37,17 +37,13 @@ type AnsweredCode struct{}
 // Only the route and path are logged, never headers (Authorization), and
 // credentials are cut from causes.
 func AnswerError(ctx *fasthttp.RequestCtx, log *slog.Logger, route, failed string, err error) {
-	var se *StatusError
 	switch {
-	case errors.As(err, &se):
-		ctx.SetUserValue(AnsweredCode{}, string(se.Err.Code))
-		WriteJSON(ctx, se.Status, wire.ErrorBody(se.Err))
-		return
-	case condcache.ErrorCodeOf(err) == CodeOverloaded:
+	case condcache.ErrorCodeOf(err) == condcache.EOverloaded:
 		// A database pool had no connection in time: shed like load at
 		// the door (no log line per request: under overload that would
 		// be a storm; condcache_http_shed_total counts them).
-		shedOverloaded(ctx)
+		admission.ShedSaturated(ctx, IsLegacyPath(ctx.Path()))
+		ctx.SetUserValue(AnsweredCode{}, string(condcache.EOverloaded))
 		return
 	case IsAppError(err):
 		if condcache.ErrorCodeOf(err) == condcache.EUnavailable {

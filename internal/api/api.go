@@ -1,6 +1,10 @@
 // Package api holds what the reader and writer HTTP servers share on top of
-// fasthttp: the route table of the Nopayloaddb-compatible API (docs/compatibility.md "Routes"),
-// JSON responses, and error rendering with the application error codes.
+// fasthttp: the route table of the Nopayloaddb-compatible API
+// (docs/compatibility.md "Routes") and the exact router; answers (JSON
+// bodies, and errors with the status of their code, AnswerError); and
+// server setup: NewServer, the health and readiness probes, the metrics
+// handler, shutdown, and the API's admission control (NewAdmission over
+// internal/admission). Request decoding is internal/drf.
 package api
 
 import (
@@ -43,7 +47,7 @@ func WriteOK(ctx *fasthttp.RequestCtx, v any) {
 // Errors that are not *condcache.Error are internal: their text is logged by
 // the caller's logger, never sent.
 func WriteError(ctx *fasthttp.RequestCtx, err error) {
-	WriteJSON(ctx, wire.HTTPStatus(condcache.ErrorCodeOf(err)), wire.ErrorBody(err))
+	WriteJSON(ctx, condcache.ErrorCodeOf(err).HTTPStatus(), wire.ErrorBody(err))
 }
 
 // IsAppError reports whether err is an application error (as opposed to an
@@ -60,8 +64,7 @@ func NotFound(ctx *fasthttp.RequestCtx) {
 
 // MethodNotAllowed answers a known path with another method: JSON 405 as DRF.
 func MethodNotAllowed(ctx *fasthttp.RequestCtx) {
-	err := &condcache.Error{Code: "method_not_allowed", Detail: fmt.Sprintf("Method %q not allowed.", ctx.Method())}
-	WriteJSON(ctx, fasthttp.StatusMethodNotAllowed, wire.ErrorBody(err))
+	WriteError(ctx, &condcache.Error{Code: condcache.EMethodNotAllowed, Detail: fmt.Sprintf("Method %q not allowed.", ctx.Method())})
 }
 
 // IsWrite reports whether method changes state (and so belongs to the writer).

@@ -3,6 +3,7 @@ package api
 import (
 	"github.com/valyala/fasthttp"
 
+	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/redact"
 	"github.com/condcache/condcache/internal/wire"
 )
@@ -34,7 +35,9 @@ func Readyz(ctx *fasthttp.RequestCtx, err error) {
 	}
 	b := append([]byte(nil), `{"status":"unavailable","detail":`...)
 	b = wire.AppendString(b, redact.Credentials(err.Error()))
-	b = append(b, `,"code":"unavailable"}`...)
+	b = append(b, `,"code":`...)
+	b = wire.AppendString(b, string(condcache.EUnavailable))
+	b = append(b, '}')
 	ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
-	WriteJSON(ctx, fasthttp.StatusServiceUnavailable, b)
+	WriteJSON(ctx, condcache.EUnavailable.HTTPStatus(), b)
 }

@@ -8,20 +8,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/condcache/condcache/internal/admission"
 )
 
 // MetricsPath is where both processes serve Prometheus metrics.
 const MetricsPath = "/metrics"
 
 // HTTPMetrics counts requests and their latency per route and status, and
-// what admission control did (admission_metrics.go).
+// holds what admission control records (admission.Metrics, NewAdmission).
 type HTTPMetrics struct {
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	admissionMetrics
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	admission *admission.Metrics
 }
 
-// NewHTTPMetrics registers the request metrics on reg.
+// NewHTTPMetrics registers the request and admission metrics on reg.
 func NewHTTPMetrics(reg prometheus.Registerer) *HTTPMetrics {
 	m := &HTTPMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -35,7 +37,7 @@ func NewHTTPMetrics(reg prometheus.Registerer) *HTTPMetrics {
 		}, []string{"route"}),
 	}
 	reg.MustRegister(m.requests, m.latency)
-	m.admissionMetrics = newAdmissionMetrics(reg)
+	m.admission = admission.NewMetrics(reg)
 	return m
 }
 

@@ -15,18 +15,21 @@ import (
 // every body as JSON (docs/compatibility.md "C++ client checklist" item 3). fasthttp's default answers are
 // plain text.
 func RequestErrorHandler(ctx *fasthttp.RequestCtx, err error) {
-	status, code, detail := fasthttp.StatusBadRequest, condcache.EInvalid, "Malformed HTTP request."
+	e := &condcache.Error{Code: condcache.EInvalid, Detail: "Malformed HTTP request."}
 	var (
 		netErr   net.Error
 		smallBuf *fasthttp.ErrSmallBuffer
 	)
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		status, code, detail = fasthttp.StatusRequestEntityTooLarge, "too_large", "Request body too large."
+		e = &condcache.Error{Code: condcache.ETooLarge, Detail: "Request body too large."}
 	case errors.As(err, &smallBuf):
-		status, code, detail = fasthttp.StatusRequestHeaderFieldsTooLarge, "too_large", "Request header too large."
+		// Too large, but the header: 431 rather than the code's 413.
+		e = &condcache.Error{Code: condcache.ETooLarge, Detail: "Request header too large."}
+		WriteJSON(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, wire.ErrorBody(e))
+		return
 	case errors.As(err, &netErr) && netErr.Timeout():
-		status, code, detail = fasthttp.StatusRequestTimeout, "timeout", "Request not received in time."
+		e = &condcache.Error{Code: condcache.ETimeout, Detail: "Request not received in time."}
 	}
-	WriteJSON(ctx, status, wire.ErrorBody(&condcache.Error{Code: code, Detail: detail}))
+	WriteError(ctx, e)
 }

@@ -20,7 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/condcache/condcache"
-	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/drf"
 	"github.com/condcache/condcache/reader"
 	cdbsql "github.com/condcache/condcache/sql"
 	"github.com/condcache/condcache/writer"
@@ -241,7 +241,7 @@ func TestHostileNames(t *testing.T) {
 	for _, p := range []string{"pt", "gt", "gtstatus"} {
 		r := c.do("POST", p, map[string]any{"name": "😀" + long, "status": "unlocked"})
 		wantErr(t, r, "invalid", "", 400)
-		wantField(t, r, "name", api.MsgMaxLength(condcache.MaxNameLen))
+		wantField(t, r, "name", drf.MsgMaxLength(condcache.MaxNameLen))
 	}
 }
 
@@ -255,16 +255,16 @@ func TestHostileRefusedNames(t *testing.T) {
 	cases := []struct {
 		raw, field, msg string
 	}{
-		{`"` + m + `\u0000x"`, "name", api.MsgNullCharacter},
-		{`"\u0000` + m + `"`, "name", api.MsgNullCharacter},
-		{`"` + m + strings.Repeat("é", 80) + `"`, "name", api.MsgMaxLength(condcache.MaxNameLen)},
-		{`" \r\n\t\u3000\u001f "`, "name", api.MsgBlank},
-		{`""`, "name", api.MsgBlank},
-		{`123`, "name", api.MsgNotString},
-		{`["` + m + `"]`, "name", api.MsgNotString},
-		{`{"` + m + `":1}`, "name", api.MsgNotString},
-		{`true`, "name", api.MsgNotString},
-		{`null`, "name", api.MsgNull},
+		{`"` + m + `\u0000x"`, "name", drf.MsgNullCharacter},
+		{`"\u0000` + m + `"`, "name", drf.MsgNullCharacter},
+		{`"` + m + strings.Repeat("é", 80) + `"`, "name", drf.MsgMaxLength(condcache.MaxNameLen)},
+		{`" \r\n\t\u3000\u001f "`, "name", drf.MsgBlank},
+		{`""`, "name", drf.MsgBlank},
+		{`123`, "name", drf.MsgNotString},
+		{`["` + m + `"]`, "name", drf.MsgNotString},
+		{`{"` + m + `":1}`, "name", drf.MsgNotString},
+		{`true`, "name", drf.MsgNotString},
+		{`null`, "name", drf.MsgNull},
 	}
 	for _, p := range []string{"gt", "pt", "gtstatus", "payload-types", "global-tags/statuses"} {
 		for _, tc := range cases {
@@ -276,15 +276,15 @@ func TestHostileRefusedNames(t *testing.T) {
 	// The author and the IOV texts follow the same rules.
 	r := c.do("POST", "gt", rawJSON(`{"name":"`+m+`","status":"unlocked","author":"a\u0000b"}`))
 	wantErr(t, r, "invalid", "", 400)
-	wantField(t, r, "author", api.MsgNullCharacter)
+	wantField(t, r, "author", drf.MsgNullCharacter)
 	for _, f := range []string{"payload_url", "checksum"} {
 		body := map[string]any{"payload_url": m, "checksum": "c", "major_iov": 0, "minor_iov": 0}
 		body[f] = m + "\x00"
 		r := c.do("POST", "piov", body)
 		wantErr(t, r, "invalid", "", 400)
-		wantField(t, r, f, api.MsgNullCharacter)
+		wantField(t, r, f, drf.MsgNullCharacter)
 		body[f] = m + strings.Repeat("x", condcache.MaxTextLen)
-		wantField(t, c.do("POST", "piov", body), f, api.MsgMaxLength(condcache.MaxTextLen))
+		wantField(t, c.do("POST", "piov", body), f, drf.MsgMaxLength(condcache.MaxTextLen))
 	}
 
 	// Bytes and escapes that are no Unicode text: a JSON parse error, not a
@@ -325,8 +325,8 @@ func TestHostilePathAndQueryText(t *testing.T) {
 	g := newHostileGuard(t)
 	c := g.c
 	bad := map[string]string{
-		"%00":          api.MsgNullCharacter,
-		"a%00b":        api.MsgNullCharacter,
+		"%00":          drf.MsgNullCharacter,
+		"a%00b":        drf.MsgNullCharacter,
 		"%ff":          "Not valid UTF-8 once percent-decoded.",
 		"%c0%af":       "Not valid UTF-8 once percent-decoded.",
 		"%ed%a0%80":    "Not valid UTF-8 once percent-decoded.",
@@ -514,7 +514,7 @@ func TestHostileIntegers(t *testing.T) {
 	t.Parallel()
 	g := newHostileGuard(t)
 	c, m := g.c, g.marker
-	maxMsg, minMsg := api.MsgMaxValue(maxI), api.MsgMinValue(-1<<63)
+	maxMsg, minMsg := drf.MsgMaxValue(maxI), drf.MsgMinValue(-1<<63)
 	values := map[string]string{
 		"9223372036854775808":            maxMsg,
 		"18446744073709551616":           maxMsg,
@@ -523,16 +523,16 @@ func TestHostileIntegers(t *testing.T) {
 		"1e400":                          maxMsg,
 		"-1e400":                         minMsg,
 		"9.3e18":                         maxMsg,
-		"1e-400":                         api.MsgNotInteger,
-		"1.5":                            api.MsgNotInteger,
-		"-0.0000001":                     api.MsgNotInteger,
-		`"5"`:                            api.MsgNotInteger,
-		`"1e3"`:                          api.MsgNotInteger,
-		`"9223372036854775808"`:          api.MsgNotInteger,
-		"true":                           api.MsgNotInteger,
-		"[]":                             api.MsgNotInteger,
-		"{}":                             api.MsgNotInteger,
-		"null":                           api.MsgNull,
+		"1e-400":                         drf.MsgNotInteger,
+		"1.5":                            drf.MsgNotInteger,
+		"-0.0000001":                     drf.MsgNotInteger,
+		`"5"`:                            drf.MsgNotInteger,
+		`"1e3"`:                          drf.MsgNotInteger,
+		`"9223372036854775808"`:          drf.MsgNotInteger,
+		"true":                           drf.MsgNotInteger,
+		"[]":                             drf.MsgNotInteger,
+		"{}":                             drf.MsgNotInteger,
+		"null":                           drf.MsgNull,
 	}
 	fields := []string{"major_iov", "minor_iov", "major_iov_end", "minor_iov_end"}
 	pl := c.gtLists(g.gt)[g.pt]
@@ -563,7 +563,7 @@ func TestHostileIntegers(t *testing.T) {
 		}
 	}
 	// size must be a non-negative int64.
-	for v, msg := range map[string]string{"-1": api.MsgMinValue(0), "1e400": maxMsg, "0.5": api.MsgNotInteger} {
+	for v, msg := range map[string]string{"-1": drf.MsgMinValue(0), "1e400": maxMsg, "0.5": drf.MsgNotInteger} {
 		r := c.do("POST", "piov", rawJSON(`{"payload_url":"`+m+`","checksum":"c","major_iov":0,"minor_iov":0,"size":`+v+`}`))
 		wantErr(t, r, "invalid", "", 400)
 		wantField(t, r, "size", msg)
@@ -739,7 +739,7 @@ func TestHostileBodies(t *testing.T) {
 	}
 	b.WriteString(`{"payload_url":"` + m + `","major_iov":1e400,"minor_iov":0,"payload_list":"` + pl + `"}]`)
 	r = c.do("POST", "bulk_piov", Raw{"application/json", []byte(b.String())})
-	wantErr(t, r, "invalid", "element 20000: major_iov: "+api.MsgMaxValue(maxI), 400)
+	wantErr(t, r, "invalid", "element 20000: major_iov: "+drf.MsgMaxValue(maxI), 400)
 
 	// Malformed framing: a JSON 400, the connection closed, nothing written.
 	body := `{"name":"` + m + `"}`

@@ -34,7 +34,7 @@ func uncachedOnReplica(t *testing.T) (tp *topology, f *fixture, reader string) {
 // so every lookup reads PostgreSQL) costs no failed lookup: reads caught on
 // it are retried on the primary. Restarted, it is back in rotation by
 // itself. Protection: the router's failover to the next backend
-// (sql/backend_route.go doAt).
+// (sql/replica Router.DoAt).
 func TestReplicaKilled(t *testing.T) {
 	tp, f, reader := uncachedOnReplica(t)
 

@@ -1,4 +1,4 @@
-package sql
+package replica
 
 import (
 	"context"
@@ -134,7 +134,7 @@ func TestRouterPick(t *testing.T) {
 	}
 	primary := &backend{name: "primary", primary: true}
 	r1, r2, r3 := mk("r1", 3, true), mk("r2", 1, true), mk("r3", 0, false)
-	rt := &router{opts: ReaderOptions{MaxLag: time.Minute}, primary: primary, replicas: []*backend{r1, r2, r3}}
+	rt := &Router{opts: Options{MaxLag: time.Minute}, primary: primary, replicas: []*backend{r1, r2, r3}}
 
 	// The least-loaded usable replica, whatever the round-robin start.
 	for range 5 {

@@ -1,4 +1,4 @@
-package api
+package drf
 
 import (
 	"net/url"

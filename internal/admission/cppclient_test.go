@@ -1,4 +1,4 @@
-package api
+package admission_test
 
 import (
 	"fmt"
@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/condcache/condcache/internal/admission"
+	"github.com/condcache/condcache/internal/api"
 )
 
 // cppGet mimics the C++ client's request loop (docs/compatibility.md "C++ client checklist" item 5): 200 is
@@ -34,7 +37,7 @@ func cppGet(s *testServer, path string, nRetries int, retrySleepMean time.Durati
 // which is what a 503 on the legacy paths would do to every batch job.
 func TestCppClientRidesOutOverload(t *testing.T) {
 	g := newGatedHandler()
-	a := NewAdmission(AdmissionConfig{MaxInFlight: 1, Wait: 10 * time.Millisecond}, nil)
+	a := api.NewAdmission(admission.Config{MaxInFlight: 1, Wait: 10 * time.Millisecond}, nil)
 	admitted := a.Wrap(g.serve)
 	var shed504 atomic.Int64
 	s := startTestServer(t, func(ctx *fasthttp.RequestCtx) {
@@ -43,10 +46,10 @@ func TestCppClientRidesOutOverload(t *testing.T) {
 			shed504.Add(1)
 		}
 	})
-	held := s.saturate(g, Prefix+"gtPayloadLists/G", 1)
+	held := s.saturate(g, api.Prefix+"gtPayloadLists/G", 1)
 	s.timeout = 2 * time.Second // a shed takes the 10 ms wait
 
-	if tries, err := cppGet(s, Prefix+"payload-iovs/query/?gtName=G&majorIOV=1&minorIOV=0", 10, 5*time.Millisecond); err == nil || tries != 1 {
+	if tries, err := cppGet(s, api.Prefix+"payload-iovs/query/?gtName=G&majorIOV=1&minorIOV=0", 10, 5*time.Millisecond); err == nil || tries != 1 {
 		t.Errorf("a client retrying only 504 on a path shed with 503: %d tries, %v; want failure at the first", tries, err)
 	}
 
@@ -57,7 +60,7 @@ func TestCppClientRidesOutOverload(t *testing.T) {
 		}
 		close(g.gate)
 	}()
-	tries, err := cppGet(s, Prefix+"payloadiovs/?gtName=G&majorIOV=1&minorIOV=0", 50, 5*time.Millisecond)
+	tries, err := cppGet(s, api.Prefix+"payloadiovs/?gtName=G&majorIOV=1&minorIOV=0", 50, 5*time.Millisecond)
 	if err != nil {
 		t.Fatalf("the C++-style client failed on a legacy path: %v", err)
 	}

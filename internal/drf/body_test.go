@@ -1,4 +1,4 @@
-package api
+package drf
 
 import (
 	"errors"
@@ -82,14 +82,14 @@ func TestReadJSONContentType(t *testing.T) {
 		}
 		ctx.Request.SetBodyString(`{"a":1}`)
 		_, err := ReadJSON(&ctx)
-		var se *StatusError
+		var e *condcache.Error
 		switch {
 		case want == 0 && err != nil:
 			t.Errorf("%q: %v", ct, err)
-		case want != 0 && (!errors.As(err, &se) || se.Status != want):
+		case want != 0 && (!errors.As(err, &e) || e.Code.HTTPStatus() != want):
 			t.Errorf("%q: %v, want %d", ct, err, want)
-		case want != 0 && se.Err.Detail != `Unsupported media type "`+ct+`" in request.`:
-			t.Errorf("%q: detail %q", ct, se.Err.Detail)
+		case want != 0 && e.Detail != `Unsupported media type "`+ct+`" in request.`:
+			t.Errorf("%q: detail %q", ct, e.Detail)
 		}
 	}
 	// No body: no content type needed, nil body.

@@ -1,4 +1,4 @@
-package sql
+package replica
 
 import (
 	"context"
@@ -73,7 +73,7 @@ func (h *lsnHistory) reachedBy(lsn int64) (lsnSample, bool) {
 }
 
 // run checks every CheckInterval until ctx is done.
-func (rt *router) run(ctx context.Context) {
+func (rt *Router) run(ctx context.Context) {
 	defer close(rt.done)
 	t := time.NewTicker(rt.opts.CheckInterval)
 	defer t.Stop()
@@ -91,7 +91,7 @@ func (rt *router) run(ctx context.Context) {
 // bounded by CheckTimeout. It does not wait for them, so a replica that
 // hangs delays no other; a replica whose previous check is still running
 // is skipped this time.
-func (rt *router) check(ctx context.Context) {
+func (rt *Router) check(ctx context.Context) {
 	primaryUp := rt.checkPrimary(ctx)
 	for _, b := range rt.replicas {
 		if !b.checking.CompareAndSwap(false, true) {
@@ -104,7 +104,7 @@ func (rt *router) check(ctx context.Context) {
 	}
 }
 
-func (rt *router) checkPrimary(parent context.Context) bool {
+func (rt *Router) checkPrimary(parent context.Context) bool {
 	ctx, cancel := context.WithTimeout(parent, rt.opts.CheckTimeout)
 	defer cancel()
 	at := time.Now()
@@ -119,7 +119,7 @@ func (rt *router) checkPrimary(parent context.Context) bool {
 	return true
 }
 
-func (rt *router) checkReplica(parent context.Context, b *backend, primaryUp bool) {
+func (rt *Router) checkReplica(parent context.Context, b *backend, primaryUp bool) {
 	ctx, cancel := context.WithTimeout(parent, rt.opts.CheckTimeout)
 	defer cancel()
 	conn, err := b.pool.Acquire(ctx)
@@ -186,13 +186,13 @@ func (rt *router) checkReplica(parent context.Context, b *backend, primaryUp boo
 // catchUpWait is how long a check waits for a replica just short of the
 // newest primary sample: long enough for streaming delay, short against
 // the check interval and the lag limit.
-func (rt *router) catchUpWait() time.Duration {
+func (rt *Router) catchUpWait() time.Duration {
 	return min(rt.opts.CheckInterval/4, rt.opts.MaxLag/4, 50*time.Millisecond)
 }
 
 // checkFailed marks b down after a failed check, unless the check failed
 // because the router is shutting down.
-func (rt *router) checkFailed(parent context.Context, b *backend, err error) {
+func (rt *Router) checkFailed(parent context.Context, b *backend, err error) {
 	if parent.Err() != nil {
 		return
 	}
@@ -200,7 +200,7 @@ func (rt *router) checkFailed(parent context.Context, b *backend, err error) {
 }
 
 // setHealthy records b's health and logs changes.
-func (rt *router) setHealthy(b *backend, ok bool, reason string) {
+func (rt *Router) setHealthy(b *backend, ok bool, reason string) {
 	if !b.setHealthy(ok, reason) {
 		return
 	}

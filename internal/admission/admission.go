@@ -1,4 +1,14 @@
-package api
+// Package admission is the admission control of the HTTP servers
+// (docs/operations.md "Load shedding"): each request waits a bounded time
+// for one of a bounded number of slots, optionally within its client's
+// rate, and is otherwise answered at once as shed load, with a jittered
+// Retry-After, instead of queueing without bound. It also tells clients
+// apart (ClientKey: a client header, else the address) for the per-client
+// metrics and rate limits, and for the audit trail.
+//
+// It knows no routes: its caller names the paths never shed and the
+// legacy paths, where shed load is 504 (Paths).
+package admission
 
 import (
 	"math"
@@ -13,15 +23,15 @@ import (
 	"github.com/condcache/condcache/internal/wire"
 )
 
-// Admission defaults (AdmissionConfig zero values).
+// Defaults (Config zero values).
 const (
 	// DefaultMaxInFlight is the in-flight cap of a server whose caller does
 	// not derive one from its pool size (MaxInFlightFor).
 	DefaultMaxInFlight = 64
-	// DefaultAdmissionWait is how long a request may wait for a slot: long
-	// enough to ride out a burst (requests take milliseconds), short enough
-	// that a saturated server answers at once rather than queueing.
-	DefaultAdmissionWait = 250 * time.Millisecond
+	// DefaultWait is how long a request may wait for a slot: long enough
+	// to ride out a burst (requests take milliseconds), short enough that a
+	// saturated server answers at once rather than queueing.
+	DefaultWait = 250 * time.Millisecond
 	// DefaultRetryAfterMin and DefaultRetryAfterMax bound the Retry-After
 	// of a shed request, drawn at random so that the clients told to come
 	// back do not all come back in the same second.
@@ -42,26 +52,17 @@ const (
 // database connections behind it.
 func MaxInFlightFor(conns int) int { return inFlightPerConn * max(1, conns) }
 
-// CodeOverloaded is the error code of shed load, whichever part was
-// saturated: the server (too many requests in flight) or a database pool
-// (sql.ErrSaturated carries it). The request was not worked on, so retrying
-// it is safe, writes included.
-const CodeOverloaded condcache.ErrorCode = "overloaded"
-
-// CodeRateLimited is the error code of a request over its client's rate.
-const CodeRateLimited condcache.ErrorCode = "rate_limited"
-
 var (
-	errOverloaded  = &condcache.Error{Code: CodeOverloaded, Detail: "The server is busy. Try again later."}
-	errRateLimited = &condcache.Error{Code: CodeRateLimited, Detail: "Too many requests from this client. Try again later."}
+	errOverloaded  = &condcache.Error{Code: condcache.EOverloaded, Detail: "The server is busy. Try again later."}
+	errRateLimited = &condcache.Error{Code: condcache.ERateLimited, Detail: "Too many requests from this client. Try again later."}
 	// The bodies are built once: shedding must stay cheap under overload.
 	overloadedBody  = wire.ErrorBody(errOverloaded)
 	rateLimitedBody = wire.ErrorBody(errRateLimited)
 )
 
-// AdmissionConfig bounds the work a server takes on. Zero fields take the
-// defaults above.
-type AdmissionConfig struct {
+// Config bounds the work a server takes on. Zero fields take the defaults
+// above.
+type Config struct {
 	// MaxInFlight caps the requests being worked on at once; < 0: no cap.
 	MaxInFlight int
 	// MaxWaiting caps the requests waiting for a slot (0: MaxInFlight);
@@ -72,7 +73,7 @@ type AdmissionConfig struct {
 	// RetryAfterMin and RetryAfterMax bound the Retry-After (whole seconds)
 	// of shed requests.
 	RetryAfterMin, RetryAfterMax time.Duration
-	// ClientRate, when positive, limits each client (clientKey) to this
+	// ClientRate, when positive, limits each client (ClientKey) to this
 	// many requests per second, in bursts of up to ClientBurst (0: the
 	// rate rounded up). Off by default.
 	ClientRate  float64
@@ -86,42 +87,59 @@ type AdmissionConfig struct {
 	ClientLabels int
 }
 
-func (c *AdmissionConfig) setDefaults() {
+func (c *Config) setDefaults() {
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = DefaultMaxInFlight
 	}
 	if c.MaxWaiting <= 0 {
 		c.MaxWaiting = max(c.MaxInFlight, 1)
 	}
-	SetDefault(&c.Wait, DefaultAdmissionWait)
-	SetDefault(&c.RetryAfterMin, DefaultRetryAfterMin)
-	SetDefault(&c.RetryAfterMax, max(DefaultRetryAfterMax, c.RetryAfterMin))
+	setDefault(&c.Wait, DefaultWait)
+	setDefault(&c.RetryAfterMin, DefaultRetryAfterMin)
+	setDefault(&c.RetryAfterMax, max(DefaultRetryAfterMax, c.RetryAfterMin))
 	c.RetryAfterMax = max(c.RetryAfterMax, c.RetryAfterMin)
-	SetDefault(&c.ClientLabels, DefaultClientLabels)
+	setDefault(&c.ClientLabels, DefaultClientLabels)
 }
 
-// Admission sheds load instead of queueing it without bound: a request
+// setDefault sets *v to def when it is not positive.
+func setDefault[T time.Duration | int](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Paths says how a server's request paths are treated.
+type Paths struct {
+	// Exempt paths are always let through: probes and metrics must tell
+	// the truth under load, and some endpoints have a bound of their own.
+	Exempt []string
+	// Legacy reports the paths whose clients retry 504 and nothing else
+	// (docs/compatibility.md "504 only for shedding"): shed load is 504
+	// there. Nil: none.
+	Legacy func(path []byte) bool
+}
+
+// Controller sheds load instead of queueing it without bound: a request
 // waits at most Wait for one of MaxInFlight slots, else it is answered at
 // once, 504 on the legacy paths and 503 elsewhere, with a jittered
-// Retry-After (answerShed). Probes and metrics are never shed.
-type Admission struct {
-	cfg     AdmissionConfig
-	slots   chan struct{} // nil: no cap
+// Retry-After (answerShed). Exempt paths are never shed.
+type Controller struct {
+	cfg     Config
+	legacy  func(path []byte) bool // nil: no legacy paths
+	slots   chan struct{}          // nil: no cap
 	waiting atomic.Int64
 	exempt  map[string]bool
 	rates   *clientRates // nil: no rate limits
 	clients *clientTable // nil: no metrics
-	m       *HTTPMetrics
+	m       *Metrics
 }
 
-// NewAdmission returns the admission control of one server, recording to m
-// (nil: no metrics). Requests for HealthzPath, ReadyzPath, MetricsPath and
-// the exempt paths are always let through: probes must tell the truth
-// under load, and exempt paths are for endpoints with a bound of their own.
-func NewAdmission(cfg AdmissionConfig, m *HTTPMetrics, exempt ...string) *Admission {
+// New returns the admission control of one server, recording to m (nil:
+// no metrics).
+func New(cfg Config, paths Paths, m *Metrics) *Controller {
 	cfg.setDefaults()
-	a := &Admission{cfg: cfg, m: m, exempt: map[string]bool{HealthzPath: true, ReadyzPath: true, MetricsPath: true}}
-	for _, p := range exempt {
+	a := &Controller{cfg: cfg, legacy: paths.Legacy, m: m, exempt: map[string]bool{}}
+	for _, p := range paths.Exempt {
 		a.exempt[p] = true
 	}
 	if cfg.MaxInFlight > 0 {
@@ -136,13 +154,17 @@ func NewAdmission(cfg AdmissionConfig, m *HTTPMetrics, exempt ...string) *Admiss
 	return a
 }
 
-// admissionKey is the user-value key under which Wrap leaves the request's
-// *Admission, for AnswerError to shed a request a database pool refused. A
-// pointer boxes without allocating, on every request.
-type admissionKey struct{}
+// controllerKey is the user-value key under which Wrap leaves the request's
+// *Controller, for ShedSaturated to shed a request a database pool refused.
+// A pointer boxes without allocating, on every request.
+type controllerKey struct{}
+
+// saturatedKey marks a request that ShedSaturated answered, so that served
+// counts it as shed.
+type saturatedKey struct{}
 
 // Wrap returns h behind the admission control.
-func (a *Admission) Wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+func (a *Controller) Wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		if a.exempt[string(ctx.Path())] {
 			h(ctx)
@@ -163,7 +185,7 @@ func (a *Admission) Wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 			return
 		}
 		defer a.release()
-		ctx.SetUserValue(admissionKey{}, a)
+		ctx.SetUserValue(controllerKey{}, a)
 		start := time.Now()
 		h(ctx)
 		a.served(ctx, client, time.Since(start))
@@ -172,15 +194,15 @@ func (a *Admission) Wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 
 // Shed reasons, the reason label of condcache_http_shed_total.
 const (
-	shedBusy        = "busy"         // no slot within Wait
-	shedQueueFull   = "queue_full"   // MaxWaiting requests already waiting
-	shedRateLimited = "rate_limited" // over the client's rate
-	shedDatabase    = "database"     // a database pool had no connection in time
+	shedBusy        = "busy"                         // no slot within Wait
+	shedQueueFull   = "queue_full"                   // MaxWaiting requests already waiting
+	shedRateLimited = string(condcache.ERateLimited) // over the client's rate: the label is the error code
+	shedDatabase    = "database"                     // a database pool had no connection in time
 )
 
 // acquire takes a slot, waiting at most Wait; it returns the shed reason
 // when it gets none.
-func (a *Admission) acquire() (shedReason string) {
+func (a *Controller) acquire() (shedReason string) {
 	if a.slots == nil {
 		return ""
 	}
@@ -209,7 +231,7 @@ func (a *Admission) acquire() (shedReason string) {
 	}
 }
 
-func (a *Admission) release() {
+func (a *Controller) release() {
 	if a.slots != nil {
 		<-a.slots
 		a.m.releasedSlot()
@@ -218,24 +240,25 @@ func (a *Admission) release() {
 
 // served records a request that was worked on, against its client; one
 // that a database pool refused counts as shed.
-func (a *Admission) served(ctx *fasthttp.RequestCtx, client string, took time.Duration) {
+func (a *Controller) served(ctx *fasthttp.RequestCtx, client string, took time.Duration) {
 	if a.clients == nil {
 		return
 	}
 	label := a.clients.label(client, monoNow())
 	outcome := "served"
-	if code, _ := ctx.UserValue(AnsweredCode{}).(string); code == string(CodeOverloaded) {
+	if ctx.UserValue(saturatedKey{}) != nil {
 		outcome = "shed"
 	}
 	a.m.clientServed(label, outcome, took)
 }
 
 // shed answers a request that will not be worked on, and counts it.
-func (a *Admission) shed(ctx *fasthttp.RequestCtx, client, reason string, retryIn time.Duration) {
+func (a *Controller) shed(ctx *fasthttp.RequestCtx, client, reason string, retryIn time.Duration) {
+	legacy := a.legacy != nil && a.legacy(ctx.Path())
 	if reason == shedRateLimited {
-		answerShed(ctx, CodeRateLimited, rateLimitedBody, fasthttp.StatusTooManyRequests, a.retryAfter(retryIn))
+		answerShed(ctx, condcache.ERateLimited, rateLimitedBody, legacy, a.retryAfter(retryIn))
 	} else {
-		answerShed(ctx, CodeOverloaded, overloadedBody, fasthttp.StatusServiceUnavailable, a.retryAfter(retryIn))
+		answerShed(ctx, condcache.EOverloaded, overloadedBody, legacy, a.retryAfter(retryIn))
 	}
 	a.m.shed(reason)
 	if a.clients != nil {
@@ -243,22 +266,25 @@ func (a *Admission) shed(ctx *fasthttp.RequestCtx, client, reason string, retryI
 	}
 }
 
-// answerShed answers shed load: 504 on the legacy paths, where it is the
-// one status the C++ client retries (docs/compatibility.md "Status codes"), else status (503, or 429 over a client's rate); always with
+// answerShed answers shed load: 504 on a legacy path, where it is the one
+// status the C++ client retries (docs/compatibility.md "Status codes"), else
+// the code's status (503, or 429 over a client's rate); always with
 // Retry-After and a JSON body.
-func answerShed(ctx *fasthttp.RequestCtx, code condcache.ErrorCode, body []byte, status, retryAfter int) {
-	if IsLegacyPath(ctx.Path()) {
+func answerShed(ctx *fasthttp.RequestCtx, code condcache.ErrorCode, body []byte, legacy bool, retryAfter int) {
+	status := code.HTTPStatus()
+	if legacy {
 		status = fasthttp.StatusGatewayTimeout
 	}
 	ctx.Response.Reset()
 	ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(retryAfter))
-	ctx.SetUserValue(AnsweredCode{}, string(code))
-	WriteJSON(ctx, status, body)
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
 }
 
 // retryAfter draws whole seconds from [RetryAfterMin, RetryAfterMax], and
 // no fewer than retryIn rounded up.
-func (a *Admission) retryAfter(retryIn time.Duration) int {
+func (a *Controller) retryAfter(retryIn time.Duration) int {
 	return retryAfterSeconds(a.cfg.RetryAfterMin, a.cfg.RetryAfterMax, retryIn)
 }
 
@@ -269,19 +295,21 @@ func retryAfterSeconds(lo, hi, atLeast time.Duration) int {
 	return max(s, int(math.Ceil(atLeast.Seconds())))
 }
 
-// shedOverloaded answers a request that a database pool refused (an error
-// with CodeOverloaded) like load shed at the door: it did no work either.
-// Its client is counted when the request completes (served).
-func shedOverloaded(ctx *fasthttp.RequestCtx) {
+// ShedSaturated answers a request that a database pool refused (an error
+// with condcache.EOverloaded) like load shed at the door: it did no work
+// either. legacy says whether its path is a legacy one (Paths.Legacy). Its
+// client is counted when the request completes (served).
+func ShedSaturated(ctx *fasthttp.RequestCtx, legacy bool) {
 	var retryAfter int
-	if a, ok := ctx.UserValue(admissionKey{}).(*Admission); ok {
+	if a, ok := ctx.UserValue(controllerKey{}).(*Controller); ok {
 		retryAfter = a.retryAfter(0)
 		a.m.shed(shedDatabase)
 	} else {
-		// A handler mounted without Admission: the default range.
+		// A handler mounted without a Controller: the default range.
 		retryAfter = retryAfterSeconds(DefaultRetryAfterMin, DefaultRetryAfterMax, 0)
 	}
-	answerShed(ctx, CodeOverloaded, overloadedBody, fasthttp.StatusServiceUnavailable, retryAfter)
+	ctx.SetUserValue(saturatedKey{}, true)
+	answerShed(ctx, condcache.EOverloaded, overloadedBody, legacy, retryAfter)
 }
 
 // epoch anchors monoNow.

@@ -1,4 +1,4 @@
-package api
+package drf
 
 import (
 	"bytes"
@@ -46,16 +46,6 @@ func MsgMinValue(n int64) string {
 	return fmt.Sprintf("Ensure this value is greater than or equal to %d.", n)
 }
 
-// StatusError is an application error answered with an HTTP status that its
-// code does not map to (415 Unsupported Media Type).
-type StatusError struct {
-	Status int
-	Err    *condcache.Error
-}
-
-func (e *StatusError) Error() string { return e.Err.Error() }
-func (e *StatusError) Unwrap() error { return e.Err }
-
 // ReadJSON returns the request body, checked to be well-formed JSON in
 // UTF-8, or nil when the request has no body (DRF reads an empty body as an
 // empty form, whatever its content type). A body with another content type
@@ -67,10 +57,10 @@ func ReadJSON(ctx *fasthttp.RequestCtx) ([]byte, error) {
 		return nil, nil
 	}
 	if ct := ctx.Request.Header.ContentType(); !isJSONMediaType(ct) {
-		return nil, &StatusError{Status: fasthttp.StatusUnsupportedMediaType, Err: &condcache.Error{
-			Code:   "unsupported_media_type",
+		return nil, &condcache.Error{
+			Code:   condcache.EUnsupportedMediaType,
 			Detail: fmt.Sprintf("Unsupported media type \"%s\" in request.", ct),
-		}}
+		}
 	}
 	if err := CheckJSON(body); err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package api
+package admission
 
 import (
 	"time"
@@ -6,9 +6,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// admissionMetrics is what Admission records: slots, waits, shed requests,
-// and the load of each client (label values bounded by clientTable).
-type admissionMetrics struct {
+// Metrics is what a Controller records: slots, waits, shed requests, and
+// the load of each client (label values bounded by clientTable).
+type Metrics struct {
 	inFlight       prometheus.Gauge
 	waiting        prometheus.Gauge
 	wait           prometheus.Histogram
@@ -17,8 +17,9 @@ type admissionMetrics struct {
 	clientSeconds  *prometheus.CounterVec
 }
 
-func newAdmissionMetrics(reg prometheus.Registerer) admissionMetrics {
-	m := admissionMetrics{
+// NewMetrics registers the admission metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "condcache_http_in_flight",
 			Help: "Requests holding an admission slot (probes and metrics excluded).",
@@ -49,45 +50,45 @@ func newAdmissionMetrics(reg prometheus.Registerer) admissionMetrics {
 	return m
 }
 
-// The methods below are no-ops on a nil *HTTPMetrics.
+// The methods below are no-ops on a nil *Metrics.
 
-func (m *HTTPMetrics) admitted(waited time.Duration) {
+func (m *Metrics) admitted(waited time.Duration) {
 	if m != nil {
 		m.inFlight.Inc()
 		m.wait.Observe(waited.Seconds())
 	}
 }
 
-func (m *HTTPMetrics) releasedSlot() {
+func (m *Metrics) releasedSlot() {
 	if m != nil {
 		m.inFlight.Dec()
 	}
 }
 
-func (m *HTTPMetrics) waitingAdd(n float64) {
+func (m *Metrics) waitingAdd(n float64) {
 	if m != nil {
 		m.waiting.Add(n)
 	}
 }
 
-func (m *HTTPMetrics) shed(reason string) {
+func (m *Metrics) shed(reason string) {
 	if m != nil {
 		m.shedTotal.WithLabelValues(reason).Inc()
 	}
 }
 
-func (m *HTTPMetrics) clientShed(client, reason string) {
+func (m *Metrics) clientShed(client, reason string) {
 	if m == nil {
 		return
 	}
 	outcome := "shed"
 	if reason == shedRateLimited {
-		outcome = "rate_limited"
+		outcome = shedRateLimited
 	}
 	m.clientRequests.WithLabelValues(client, outcome).Inc()
 }
 
-func (m *HTTPMetrics) clientServed(client, outcome string, took time.Duration) {
+func (m *Metrics) clientServed(client, outcome string, took time.Duration) {
 	if m != nil {
 		m.clientRequests.WithLabelValues(client, outcome).Inc()
 		m.clientSeconds.WithLabelValues(client).Add(took.Seconds())
@@ -95,7 +96,7 @@ func (m *HTTPMetrics) clientServed(client, outcome string, took time.Duration) {
 }
 
 // forgetClient deletes the series of a client that lost its label.
-func (m *HTTPMetrics) forgetClient(client string) {
+func (m *Metrics) forgetClient(client string) {
 	if m != nil {
 		m.clientRequests.DeletePartialMatch(prometheus.Labels{"client": client})
 		m.clientSeconds.DeleteLabelValues(client)

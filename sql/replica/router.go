@@ -1,4 +1,16 @@
-package sql
+// Package replica is the replica router of the reader (docs/design.md
+// "Replicas"): it sends each read to a PostgreSQL backend chosen by health,
+// WAL lag and load, and fails over to other replicas and then to the
+// primary when a backend cannot be reached. A background monitor measures
+// each replica's lag by WAL position, and a read that must see every
+// committed write runs on a backend that has replayed the primary's
+// current position (LatestLSN, DoAt).
+//
+// It knows nothing about the queries: a read is a function of a pool,
+// run again from scratch on the next backend when it fails in a way
+// another backend may not (a broken connection, a recovery conflict), or
+// when it returns ErrBehind.
+package replica
 
 import (
 	"context"
@@ -15,11 +27,47 @@ import (
 	"github.com/condcache/condcache/internal/coalesce"
 )
 
-// router sends each read to a backend chosen by health, lag and load, and
+// Defaults of Options.
+const (
+	DefaultCheckInterval = 500 * time.Millisecond
+	DefaultMaxLag        = time.Second
+	DefaultCheckTimeout  = time.Second
+	// DefaultAttemptTimeout: a lookup takes milliseconds even at 5M rows
+	// (loadtest scaling). Listings with counts of a much larger database
+	// may take longer; such a read is then repeated on the next backend,
+	// so raise -attempt-timeout there (not measured at production size).
+	DefaultAttemptTimeout = 2 * time.Second
+)
+
+// Options tunes a Router; zero values take the defaults.
+type Options struct {
+	// CheckInterval is how often the health and lag of every backend are
+	// checked (DefaultCheckInterval).
+	CheckInterval time.Duration
+	// CheckTimeout bounds one check of one backend (DefaultCheckTimeout).
+	CheckTimeout time.Duration
+	// AttemptTimeout bounds one read on one replica
+	// (DefaultAttemptTimeout). A replica that does not answer in time (hung,
+	// swapping, its disk stalled) is taken out of rotation until a health
+	// check passes, and the read goes on to the next backend, so a stalled
+	// replica costs the reads caught on it this long rather than the
+	// request's whole deadline. The primary, the last resort, gets the
+	// request's own deadline.
+	AttemptTimeout time.Duration
+	// MaxLag: a replica that has not been caught up with the primary for
+	// longer than this is skipped (DefaultMaxLag). Freshness does not rest
+	// on it: reads that must see a write check the replica's generation or
+	// WAL position (ErrBehind, LatestLSN).
+	MaxLag time.Duration
+	// Logger receives backend up/down transitions (slog.Default()).
+	Logger *slog.Logger
+}
+
+// Router sends each read to a backend chosen by health, lag and load, and
 // fails over on connection-level errors: replicas first, the primary last
 // (docs/design.md "Readers"). It knows nothing about the queries.
-type router struct {
-	opts     ReaderOptions
+type Router struct {
+	opts     Options
 	log      *slog.Logger
 	primary  *backend
 	replicas []*backend
@@ -29,6 +77,8 @@ type router struct {
 	replays coalesce.Group[*backend, struct{}]
 
 	checks sync.WaitGroup // running replica checks
+	// latest shares fetches of the primary's WAL position (LatestLSN).
+	latest coalesce.Group[struct{}, lsnResult]
 
 	mu      sync.Mutex
 	started bool
@@ -36,7 +86,10 @@ type router struct {
 	done    chan struct{}
 }
 
-func newRouter(primary *pgxpool.Pool, replicas []*pgxpool.Pool, o ReaderOptions) *router {
+// New returns a Router over the primary and any number of replicas (pools
+// of the same database). Until Start, every read goes to the primary. The
+// pools stay the caller's to close, after Close.
+func New(primary *pgxpool.Pool, replicas []*pgxpool.Pool, o Options) *Router {
 	if o.CheckInterval <= 0 {
 		o.CheckInterval = DefaultCheckInterval
 	}
@@ -52,7 +105,7 @@ func newRouter(primary *pgxpool.Pool, replicas []*pgxpool.Pool, o ReaderOptions)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	rt := &router{opts: o, log: o.Logger, primary: newBackend("primary", primary, true)}
+	rt := &Router{opts: o, log: o.Logger, primary: newBackend("primary", primary, true)}
 	for i, p := range replicas {
 		rt.replicas = append(rt.replicas, newBackend(fmt.Sprintf("replica%d", i+1), p, false))
 	}
@@ -61,9 +114,9 @@ func newRouter(primary *pgxpool.Pool, replicas []*pgxpool.Pool, o ReaderOptions)
 	return rt
 }
 
-// start runs a first check, so that replicas serve from the first read on,
-// then checks in the background until close is called or ctx is done.
-func (rt *router) start(ctx context.Context) {
+// Start runs a first check, so that replicas serve from the first read on,
+// then checks in the background until Close is called or ctx is done.
+func (rt *Router) Start(ctx context.Context) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.started {
@@ -77,7 +130,9 @@ func (rt *router) start(ctx context.Context) {
 	go rt.run(ctx)
 }
 
-func (rt *router) close() {
+// Close stops the background checks. Reads still work afterwards, on the
+// primary only once the replicas' last checks age beyond MaxLag.
+func (rt *Router) Close() {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.cancel != nil {
@@ -91,18 +146,19 @@ func (rt *router) close() {
 // triedOnStack is how many tried backends a read tracks without allocating.
 const triedOnStack = 8
 
-// do runs fn on the best backend, and again on the next one for as long as
+// Do runs fn on the best backend, and again on the next one for as long as
 // fn fails in a way another backend may not (see classify): usable replicas
 // by load, then the primary. fn must not keep results of a failed attempt:
-// it runs again from scratch.
-func (rt *router) do(ctx context.Context, fn func(context.Context, *pgxpool.Pool) error) error {
-	return rt.doAt(ctx, 0, fn)
+// it runs again from scratch. When no backend could answer, the error is
+// condcache.EUnavailable.
+func (rt *Router) Do(ctx context.Context, fn func(context.Context, *pgxpool.Pool) error) error {
+	return rt.DoAt(ctx, 0, fn)
 }
 
-// doAt is do restricted to backends that have replayed WAL position minLSN.
-// fn may return errBehind to move on
-// to the next backend without blaming this one.
-func (rt *router) doAt(ctx context.Context, minLSN int64, fn func(context.Context, *pgxpool.Pool) error) error {
+// DoAt is Do restricted to backends that have replayed WAL position minLSN
+// (LatestLSN). fn may return ErrBehind to move on to the next backend
+// without blaming this one.
+func (rt *Router) DoAt(ctx context.Context, minLSN int64, fn func(context.Context, *pgxpool.Pool) error) error {
 	var buf [triedOnStack]*backend
 	tried := buf[:0]
 	var last error
@@ -126,7 +182,7 @@ func (rt *router) doAt(ctx context.Context, minLSN int64, fn func(context.Contex
 			}
 			return nil
 		}
-		if errors.Is(err, errBehind) {
+		if errors.Is(err, ErrBehind) {
 			b.behind.Add(1)
 			last = err
 			continue
@@ -145,7 +201,7 @@ func (rt *router) doAt(ctx context.Context, minLSN int64, fn func(context.Contex
 // attempt runs fn on b, bounded by AttemptTimeout on a replica. A timeout
 // of the attempt alone (the caller's context still live) classifies as a
 // backend failure: context.DeadlineExceeded.
-func (rt *router) attempt(ctx context.Context, b *backend, fn func(context.Context, *pgxpool.Pool) error) error {
+func (rt *Router) attempt(ctx context.Context, b *backend, fn func(context.Context, *pgxpool.Pool) error) error {
 	if b.primary {
 		return fn(ctx, b.pool)
 	}
@@ -154,14 +210,18 @@ func (rt *router) attempt(ctx context.Context, b *backend, fn func(context.Conte
 	return fn(actx, b.pool)
 }
 
-// errBehind is returned by a read that found its backend behind a write the
+// ErrBehind is returned by a read that found its backend behind a write the
 // caller knows of (a generation check): the next backend is tried, and this
 // one stays in service.
-var errBehind = errors.New("sql: backend is behind the generation the caller needs")
+var ErrBehind = errors.New("sql: backend is behind the generation the caller needs")
+
+// IsPrimary reports whether db is the primary's pool, for a read that must
+// tell where it ran.
+func (rt *Router) IsPrimary(db *pgxpool.Pool) bool { return db == rt.primary.pool }
 
 // pick returns the least-loaded usable replica not yet tried (equal loads
 // take turns), else the primary if not yet tried, else nil.
-func (rt *router) pick(tried []*backend, minLSN int64) *backend {
+func (rt *Router) pick(tried []*backend, minLSN int64) *backend {
 	if len(rt.replicas) > 0 {
 		now := time.Now().UnixNano()
 		ok := func(b *backend) bool {
@@ -209,7 +269,7 @@ func (rt *router) pick(tried []*backend, minLSN int64) *backend {
 // replay position now. Streaming replicas trail by milliseconds, so between
 // two background checks one usually has replayed it, and spares the
 // primary.
-func (rt *router) refreshBehind(ctx context.Context, minLSN int64) {
+func (rt *Router) refreshBehind(ctx context.Context, minLSN int64) {
 	now := time.Now().UnixNano()
 	var behind []*backend
 	for _, b := range rt.replicas {
@@ -232,8 +292,8 @@ func (rt *router) refreshBehind(ctx context.Context, minLSN int64) {
 	}
 }
 
-// statuses reports every backend, the primary first.
-func (rt *router) statuses() []BackendStatus {
+// Backends reports the state of every backend, the primary first.
+func (rt *Router) Backends() []BackendStatus {
 	now := time.Now().UnixNano()
 	out := make([]BackendStatus, 0, 1+len(rt.replicas))
 	out = append(out, rt.primary.status(now, rt.opts.MaxLag))
@@ -243,8 +303,8 @@ func (rt *router) statuses() []BackendStatus {
 	return out
 }
 
-// anyHealthy reports whether the last checks found a backend that answers.
-func (rt *router) anyHealthy() bool {
+// AnyHealthy reports whether the last checks found a backend that answers.
+func (rt *Router) AnyHealthy() bool {
 	now := time.Now().UnixNano()
 	if rt.primary.healthy.Load() {
 		return true

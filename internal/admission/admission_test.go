@@ -1,4 +1,4 @@
-package api
+package admission_test
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/admission"
+	"github.com/condcache/condcache/internal/api"
 )
 
 // gatedHandler is a server's work: it counts the requests inside it (and
@@ -44,10 +46,10 @@ func (g *gatedHandler) serve(ctx *fasthttp.RequestCtx) {
 	g.entered.Add(1)
 	<-g.gate
 	time.Sleep(g.work)
-	WriteJSON(ctx, fasthttp.StatusOK, []byte(`{}`))
+	api.WriteJSON(ctx, fasthttp.StatusOK, []byte(`{}`))
 }
 
-// testServer serves h through NewServer on an in-memory listener.
+// testServer serves h through api.NewServer on an in-memory listener.
 type testServer struct {
 	t      *testing.T
 	client *fasthttp.HostClient
@@ -59,7 +61,7 @@ type testServer struct {
 
 func startTestServer(t *testing.T, h fasthttp.RequestHandler) *testServer {
 	t.Helper()
-	srv := NewServer(h, slog.New(slog.DiscardHandler), ServerLimits{})
+	srv := api.NewServer(h, slog.New(slog.DiscardHandler), api.ServerLimits{})
 	ln := fasthttputil.NewInmemoryListener()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -141,18 +143,18 @@ func (s *testServer) saturate(g *gatedHandler, path string, n int) (done chan re
 // up, requests are served again.
 func TestAdmissionSheds(t *testing.T) {
 	g := newGatedHandler()
-	a := NewAdmission(AdmissionConfig{MaxInFlight: 2, Wait: 20 * time.Millisecond,
+	a := api.NewAdmission(admission.Config{MaxInFlight: 2, Wait: 20 * time.Millisecond,
 		RetryAfterMin: 2 * time.Second, RetryAfterMax: 6 * time.Second}, nil)
-	probe := func(ctx *fasthttp.RequestCtx) { WriteJSON(ctx, fasthttp.StatusOK, []byte(`{"status":"ok"}`)) }
+	probe := func(ctx *fasthttp.RequestCtx) { api.WriteJSON(ctx, fasthttp.StatusOK, []byte(`{"status":"ok"}`)) }
 	s := startTestServer(t, a.Wrap(func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
-		case HealthzPath, ReadyzPath, MetricsPath:
+		case api.HealthzPath, api.ReadyzPath, api.MetricsPath:
 			probe(ctx)
 		default:
 			g.serve(ctx)
 		}
 	}))
-	held := s.saturate(g, Prefix+"pt", 2)
+	held := s.saturate(g, api.Prefix+"pt", 2)
 	s.timeout = 2 * time.Second // a shed takes the 20 ms wait
 
 	seen := map[string]bool{}
@@ -160,13 +162,13 @@ func TestAdmissionSheds(t *testing.T) {
 		path   string
 		status int
 	}{
-		{Prefix + "pt", 504},
-		{Prefix + "payloadiovs/?gtName=G&majorIOV=1&minorIOV=0", 504},
-		{Prefix + "gtPayloadLists/G", 504},
-		{Prefix + "deletePayloadIOV/G/T/1/0", 504},
-		{Prefix + "payload-types", 503},
-		{Prefix + "payload-iovs/query/?gtName=G&majorIOV=1&minorIOV=0", 503},
-		{Prefix + "global-tags/G/payload-lists", 503},
+		{api.Prefix + "pt", 504},
+		{api.Prefix + "payloadiovs/?gtName=G&majorIOV=1&minorIOV=0", 504},
+		{api.Prefix + "gtPayloadLists/G", 504},
+		{api.Prefix + "deletePayloadIOV/G/T/1/0", 504},
+		{api.Prefix + "payload-types", 503},
+		{api.Prefix + "payload-iovs/query/?gtName=G&majorIOV=1&minorIOV=0", 503},
+		{api.Prefix + "global-tags/G/payload-lists", 503},
 		{"/", 503},
 	} {
 		for range 10 {
@@ -178,7 +180,7 @@ func TestAdmissionSheds(t *testing.T) {
 	if len(seen) < 2 {
 		t.Errorf("80 shed requests all got Retry-After %v: not jittered", seen)
 	}
-	for _, p := range []string{HealthzPath, ReadyzPath, MetricsPath} {
+	for _, p := range []string{api.HealthzPath, api.ReadyzPath, api.MetricsPath} {
 		if r := s.get(p); r.status != 200 {
 			t.Errorf("%s while saturated: %d %s", p, r.status, r.body)
 		}
@@ -193,7 +195,7 @@ func TestAdmissionSheds(t *testing.T) {
 			t.Errorf("held request: %d %s", r.status, r.body)
 		}
 	}
-	if r := s.get(Prefix + "pt"); r.status != 200 {
+	if r := s.get(api.Prefix + "pt"); r.status != 200 {
 		t.Errorf("after the load dropped: %d %s", r.status, r.body)
 	}
 }
@@ -202,20 +204,20 @@ func TestAdmissionSheds(t *testing.T) {
 // waiting.
 func TestAdmissionQueueFull(t *testing.T) {
 	g := newGatedHandler()
-	a := NewAdmission(AdmissionConfig{MaxInFlight: 1, MaxWaiting: 1, Wait: time.Minute}, nil)
+	a := api.NewAdmission(admission.Config{MaxInFlight: 1, MaxWaiting: 1, Wait: time.Minute}, nil)
 	s := startTestServer(t, a.Wrap(g.serve))
-	held := s.saturate(g, Prefix+"pt", 1)
+	held := s.saturate(g, api.Prefix+"pt", 1)
 	waiter := make(chan reply, 1)
-	go func() { waiter <- s.get(Prefix + "pt") }()
+	go func() { waiter <- s.get(api.Prefix + "pt") }()
 	deadline := time.Now().Add(10 * time.Second)
-	for a.waiting.Load() < 1 {
+	for a.Waiting() < 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("the second request never waited")
 		}
 		time.Sleep(time.Millisecond)
 	}
 	s.timeout = 2 * time.Second
-	r := s.get(Prefix + "payload-types")
+	r := s.get(api.Prefix + "payload-types")
 	checkShed(t, "third request", r, 503, "overloaded", 1, 5)
 	if r.took > 10*time.Second {
 		t.Errorf("the third request waited %v", r.took)
@@ -256,9 +258,9 @@ func TestAdmissionOverload(t *testing.T) {
 		time.Sleep(work)
 		inside.Add(-1)
 		<-db
-		WriteJSON(ctx, fasthttp.StatusOK, []byte(`{}`))
+		api.WriteJSON(ctx, fasthttp.StatusOK, []byte(`{}`))
 	}
-	a := NewAdmission(AdmissionConfig{MaxInFlight: capacity, Wait: wait,
+	a := api.NewAdmission(admission.Config{MaxInFlight: capacity, Wait: wait,
 		RetryAfterMin: time.Second, RetryAfterMax: 3 * time.Second}, nil)
 	var inFlight, inFlightPeak atomic.Int64
 	s := startTestServer(t, a.Wrap(func(ctx *fasthttp.RequestCtx) {
@@ -276,7 +278,7 @@ func TestAdmissionOverload(t *testing.T) {
 	for range clients {
 		wg.Go(func() {
 			for range rounds {
-				r := s.get(Prefix + "payloadiovs/?gtName=G&majorIOV=1&minorIOV=0")
+				r := s.get(api.Prefix + "payloadiovs/?gtName=G&majorIOV=1&minorIOV=0")
 				mu.Lock()
 				slowest = max(slowest, r.took)
 				if r.status == 200 {
@@ -308,56 +310,56 @@ func TestAdmissionOverload(t *testing.T) {
 // on a legacy path) with a Retry-After of at least the time to its next
 // token; other clients are not affected.
 func TestAdmissionRateLimits(t *testing.T) {
-	a := NewAdmission(AdmissionConfig{ClientRate: 0.5, ClientBurst: 2, RetryAfterMin: time.Second, RetryAfterMax: time.Second}, nil)
-	s := startTestServer(t, a.Wrap(func(ctx *fasthttp.RequestCtx) { WriteJSON(ctx, 200, []byte(`{}`)) }))
+	a := api.NewAdmission(admission.Config{ClientRate: 0.5, ClientBurst: 2, RetryAfterMin: time.Second, RetryAfterMax: time.Second}, nil)
+	s := startTestServer(t, a.Wrap(func(ctx *fasthttp.RequestCtx) { api.WriteJSON(ctx, 200, []byte(`{}`)) }))
 	for i := range 2 {
-		if r := s.get(Prefix+"payload-types", HeaderClient, "job-1"); r.status != 200 {
+		if r := s.get(api.Prefix+"payload-types", admission.HeaderClient, "job-1"); r.status != 200 {
 			t.Fatalf("request %d within the burst: %d %s", i, r.status, r.body)
 		}
 	}
 	// The next token is 2 s away: Retry-After says so, above the range.
-	checkShed(t, "over the rate", s.get(Prefix+"payload-types", HeaderClient, "job-1"), 429, "rate_limited", 2, 2)
-	checkShed(t, "over the rate, legacy", s.get(Prefix+"pt", HeaderClient, "job-1"), 504, "rate_limited", 2, 2)
-	if r := s.get(Prefix+"pt", HeaderClient, "job-2"); r.status != 200 {
+	checkShed(t, "over the rate", s.get(api.Prefix+"payload-types", admission.HeaderClient, "job-1"), 429, "rate_limited", 2, 2)
+	checkShed(t, "over the rate, legacy", s.get(api.Prefix+"pt", admission.HeaderClient, "job-1"), 504, "rate_limited", 2, 2)
+	if r := s.get(api.Prefix+"pt", admission.HeaderClient, "job-2"); r.status != 200 {
 		t.Errorf("another client: %d %s", r.status, r.body)
 	}
-	if r := s.get(HealthzPath, HeaderClient, "job-1"); r.status != 200 {
+	if r := s.get(api.HealthzPath, admission.HeaderClient, "job-1"); r.status != 200 {
 		t.Errorf("healthz of a limited client: %d", r.status)
 	}
 }
 
-// TestAnswerErrorShedsSaturatedPool: an error with CodeOverloaded (a
+// TestAnswerErrorShedsSaturatedPool: an error with condcache.EOverloaded (a
 // database pool had no connection in time) is answered like shed load.
 func TestAnswerErrorShedsSaturatedPool(t *testing.T) {
 	// What sql.ErrSaturated looks like by the time a service returns it.
-	saturated := fmt.Errorf("lookup: %w", &condcache.Error{Code: CodeOverloaded, Detail: "The database is saturated."})
-	a := NewAdmission(AdmissionConfig{RetryAfterMin: 3 * time.Second, RetryAfterMax: 4 * time.Second}, nil)
+	saturated := fmt.Errorf("lookup: %w", &condcache.Error{Code: condcache.EOverloaded, Detail: "The database is saturated."})
+	a := api.NewAdmission(admission.Config{RetryAfterMin: 3 * time.Second, RetryAfterMax: 4 * time.Second}, nil)
 	h := func(ctx *fasthttp.RequestCtx) {
-		AnswerError(ctx, slog.New(slog.DiscardHandler), "Route", "read failed", saturated)
+		api.AnswerError(ctx, slog.New(slog.DiscardHandler), "Route", "read failed", saturated)
 	}
 	s := startTestServer(t, a.Wrap(h))
-	checkShed(t, "legacy", s.get(Prefix+"globalTags"), 504, "overloaded", 3, 4)
-	checkShed(t, "alias", s.get(Prefix+"global-tags"), 503, "overloaded", 3, 4)
+	checkShed(t, "legacy", s.get(api.Prefix+"globalTags"), 504, "overloaded", 3, 4)
+	checkShed(t, "alias", s.get(api.Prefix+"global-tags"), 503, "overloaded", 3, 4)
 
 	bare := startTestServer(t, h) // no Admission: the default range
-	checkShed(t, "without admission", bare.get(Prefix+"pt"), 504, "overloaded",
-		int(DefaultRetryAfterMin.Seconds()), int(DefaultRetryAfterMax.Seconds()))
+	checkShed(t, "without admission", bare.get(api.Prefix+"pt"), 504, "overloaded",
+		int(admission.DefaultRetryAfterMin.Seconds()), int(admission.DefaultRetryAfterMax.Seconds()))
 }
 
 // TestAdmissionMetrics: client labels stay within ClientLabels plus
 // "other", and shed requests are counted by reason.
 func TestAdmissionMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := NewHTTPMetrics(reg)
+	m := api.NewHTTPMetrics(reg)
 	// One request per client and no refill to speak of: a second request
 	// of the same client is over its rate.
-	a := NewAdmission(AdmissionConfig{ClientLabels: 3, ClientRate: 0.001, ClientBurst: 1}, m)
-	s := startTestServer(t, a.Wrap(func(ctx *fasthttp.RequestCtx) { WriteJSON(ctx, 200, []byte(`{}`)) }))
+	a := api.NewAdmission(admission.Config{ClientLabels: 3, ClientRate: 0.001, ClientBurst: 1}, m)
+	s := startTestServer(t, a.Wrap(func(ctx *fasthttp.RequestCtx) { api.WriteJSON(ctx, 200, []byte(`{}`)) }))
 	for i := range 20 {
-		s.get(Prefix+"pt", HeaderClient, "job-"+strconv.Itoa(i))
+		s.get(api.Prefix+"pt", admission.HeaderClient, "job-"+strconv.Itoa(i))
 	}
-	s.get(Prefix+"pt", "X-Job-ID", "job-0")
-	s.get(Prefix+"pt", "X-Job-ID", "job-0") // over its burst of 1 at once: rate_limited
+	s.get(api.Prefix+"pt", "X-Job-ID", "job-0")
+	s.get(api.Prefix+"pt", "X-Job-ID", "job-0") // over its burst of 1 at once: rate_limited
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -370,14 +372,14 @@ func TestAdmissionMetrics(t *testing.T) {
 				if l.GetName() == "client" {
 					clients[l.GetValue()] = true
 				}
-				if f.GetName() == "condcache_http_shed_total" && l.GetValue() == shedRateLimited {
+				if f.GetName() == "condcache_http_shed_total" && l.GetValue() == "rate_limited" {
 					rateLimited += metric.GetCounter().GetValue()
 				}
 			}
 		}
 	}
-	if len(clients) != 4 || !clients[OtherClient] || !clients["job-0"] {
-		t.Errorf("client labels %v: want job-0..job-2 and %q", clients, OtherClient)
+	if len(clients) != 4 || !clients[admission.OtherClient] || !clients["job-0"] {
+		t.Errorf("client labels %v: want job-0..job-2 and %q", clients, admission.OtherClient)
 	}
 	if rateLimited < 1 {
 		t.Error("the rate-limited request was not counted")

@@ -1,4 +1,4 @@
-package sql
+package replica
 
 import (
 	"context"
@@ -186,6 +186,14 @@ const (
 	// down; try another and take it out of rotation until a check passes.
 	failBackend
 )
+
+// IsBackendFailure reports whether err means the backend itself failed
+// rather than answered: the connection could not be made or broke, or the
+// server is shutting down, starting up or out of connections. The writer's
+// store turns such a failure of the primary into condcache.EUnavailable.
+func IsBackendFailure(err error) bool {
+	return classify(context.Background(), err) == failBackend
+}
 
 // classify tells what a failed read means for routing. Reads are
 // idempotent, so anything that is not the answer itself is retried on

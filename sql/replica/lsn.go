@@ -1,4 +1,4 @@
-package sql
+package replica
 
 import (
 	"context"
@@ -27,19 +27,19 @@ type lsnResult struct {
 	err error
 }
 
-// latestLSN returns a primary WAL position at or after every commit that
-// preceded the call; 0 when the primary cannot say (it is down: then no
-// newer write can have been acknowledged since, and replicas are the best
-// source left). Concurrent reads share a fetch that began after they
-// arrived (coalesce.Group).
-func (r *Reader) latestLSN(ctx context.Context) int64 {
-	if len(r.rt.replicas) == 0 {
+// LatestLSN returns a primary WAL position at or after every commit that
+// preceded the call, for DoAt; 0 when the primary cannot say (it is down:
+// then no newer write can have been acknowledged since, and replicas are
+// the best source left). Concurrent reads share a fetch that began after
+// they arrived (coalesce.Group).
+func (rt *Router) LatestLSN(ctx context.Context) int64 {
+	if len(rt.replicas) == 0 {
 		return 0 // the primary is the only backend: it has every commit
 	}
-	res, err := r.latest.Do(ctx, struct{}{}, func() lsnResult {
-		ctx, cancel := context.WithTimeout(context.Background(), r.rt.opts.CheckTimeout)
+	res, err := rt.latest.Do(ctx, struct{}{}, func() lsnResult {
+		ctx, cancel := context.WithTimeout(context.Background(), rt.opts.CheckTimeout)
 		defer cancel()
-		lsn, err := currentLSN(ctx, r.rt.primary.pool)
+		lsn, err := currentLSN(ctx, rt.primary.pool)
 		return lsnResult{lsn, err}
 	})
 	if err != nil || res.err != nil {

@@ -1,4 +1,4 @@
-package api
+package admission
 
 import (
 	"hash/maphash"
