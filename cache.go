@@ -37,6 +37,7 @@ type CachedLookup struct {
 	Generation int64 // when State is CacheMiss or CacheHit
 	Status     string
 	Window     Window // From/Until points only (for headers)
+	Digest     string // of the rows, when CacheHit
 	Body       []byte // the encoded rows, when CacheHit
 }
 

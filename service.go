@@ -88,6 +88,9 @@ type LookupResult struct {
 	// (0 when the database has none for this name).
 	Generation int64
 	Window     Window
+	// Digest is DigestRows(Rows), set by whoever encodes the answer
+	// (docs/design.md "Digests").
+	Digest string
 	// Source is the backend that answered: "primary" or "replica".
 	Source string
 }
@@ -122,4 +125,28 @@ type Page[T any] struct {
 	PageSize   int
 	TotalPages int64
 	Results    []T
+}
+
+// RangeResult is what a GT's lists hold over a range of points: for each
+// payload type, the IOVs that can answer there (the one answering at the
+// start, and every one starting inside), with the GT's generation and
+// status from the same snapshot.
+type RangeResult struct {
+	Found      bool
+	Status     string
+	Generation int64
+	// Lists maps each payload type to its list's IOVs in the range (the
+	// list with the highest id when a type has several).
+	Lists map[string][]PayloadIOV
+	// Source is the backend that answered: "primary" or "replica".
+	Source string
+}
+
+// RangeReader reads GTs over ranges of points (the v2 range, digest and
+// diff). Implemented by sql.Reader.
+type RangeReader interface {
+	// RangeAt returns what GT globalTag holds over [from, to], from a
+	// backend at least as fresh as need asks. More than limit IOVs is
+	// EInvalid (the caller narrows the range).
+	RangeAt(ctx context.Context, globalTag string, from, to Point, limit int, need Freshness) (RangeResult, error)
 }

@@ -207,10 +207,16 @@ func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, di
 	}
 	out.State, out.Generation = r.state, r.gen
 	if r.state == condcache.CacheHit {
-		if err := decodeEntry([]byte(r.str(0)), &out); err != nil {
+		switch err := decodeEntry([]byte(r.str(0)), &out); {
+		case errors.Is(err, errOldEntry):
+			// Written by an older condcache: a miss, which the fill
+			// replaces.
+			out = condcache.CachedLookup{State: condcache.CacheMiss, Generation: r.gen}
+		case err != nil:
 			return condcache.CachedLookup{}, err
+		default:
+			c.copyHit(gt, dict, out, r.str(1), r.str(2))
 		}
-		c.copyHit(gt, dict, out, r.str(1), r.str(2))
 	}
 	c.m.results.WithLabelValues(stateLabels[out.State]).Inc()
 	return out, nil
@@ -254,7 +260,7 @@ func (c *Cache) FillLookup(ctx context.Context, gt string, dict bool, res *condc
 		// The copy's body is the tail of the encoded value, which nothing
 		// else holds (body itself is the caller's pooled buffer).
 		copied := condcache.CachedLookup{State: condcache.CacheHit, Generation: res.Generation, Status: res.Status,
-			Window: res.Window, Body: value[len(value)-len(body):]}
+			Window: res.Window, Digest: res.Digest, Body: value[len(value)-len(body):]}
 		c.local.put(gt, dict, res.Window.From, res.Window.Until, copied, stored-1)
 	default:
 		c.m.fills.WithLabelValues("skipped").Inc()

@@ -7,17 +7,21 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// An entry's value: version byte, status (uvarint length + bytes), a flags
-// byte (1: window has a start, 2: window has an end), the window's bounding
-// IOV starts as four varints, then the encoded answer.
+// An entry's value: version byte, status and digest (each a uvarint length
+// and the bytes), a flags byte (1: window has a start, 2: window has an
+// end), the window's bounding IOV starts as four varints, then the encoded
+// answer. Entries of another version (written before an upgrade) are
+// misses, replaced by the next fill.
 
-const entryVersion = 1
+const entryVersion = 2
 
 func encodeEntry(res *condcache.LookupResult, body []byte) []byte {
-	b := make([]byte, 0, len(body)+len(res.Status)+48)
+	b := make([]byte, 0, len(body)+len(res.Status)+len(res.Digest)+48)
 	b = append(b, entryVersion)
 	b = binary.AppendUvarint(b, uint64(len(res.Status)))
 	b = append(b, res.Status...)
+	b = binary.AppendUvarint(b, uint64(len(res.Digest)))
+	b = append(b, res.Digest...)
 	var flags byte
 	if res.Window.HasFrom {
 		flags |= 1
@@ -32,19 +36,26 @@ func encodeEntry(res *condcache.LookupResult, body []byte) []byte {
 	return append(b, body...)
 }
 
-var errBadEntry = errors.New("cache: malformed entry")
+var (
+	errBadEntry = errors.New("cache: malformed entry")
+	errOldEntry = errors.New("cache: entry of another version")
+)
 
 func decodeEntry(b []byte, out *condcache.CachedLookup) error {
-	if len(b) == 0 || b[0] != entryVersion {
+	if len(b) == 0 {
 		return errBadEntry
+	}
+	if b[0] != entryVersion {
+		return errOldEntry
 	}
 	b = b[1:]
-	n, k := binary.Uvarint(b)
-	if k <= 0 || uint64(len(b)-k) < n {
-		return errBadEntry
+	var err error
+	if out.Status, b, err = entryString(b); err != nil {
+		return err
 	}
-	out.Status = string(b[k : k+int(n)])
-	b = b[k+int(n):]
+	if out.Digest, b, err = entryString(b); err != nil {
+		return err
+	}
 	if len(b) == 0 {
 		return errBadEntry
 	}
@@ -63,4 +74,13 @@ func decodeEntry(b []byte, out *condcache.CachedLookup) error {
 	out.Window.UntilPoint = condcache.Point{Major: vals[2], Minor: vals[3]}
 	out.Body = b
 	return nil
+}
+
+// entryString reads a uvarint length and that many bytes.
+func entryString(b []byte) (string, []byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) < n {
+		return "", nil, errBadEntry
+	}
+	return string(b[k : k+int(n)]), b[k+int(n):], nil
 }

@@ -2,6 +2,7 @@ package reader
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 var (
 	jsonContentType = []byte("application/json")
 	emptyArray      = []byte("[]")
+	emptyDigest     = condcache.DigestRows(nil)
 )
 
 // lookupParams are the parsed parameters of GET payloadiovs/.
@@ -106,6 +108,7 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	if !p.complete {
+		ctx.Response.Header.Set(api.HeaderDigest, emptyDigest)
 		api.WriteJSON(ctx, fasthttp.StatusOK, emptyArray)
 		return nil
 	}
@@ -115,41 +118,62 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 	}
 	sctx, cancel := s.serviceContext()
 	defer cancel()
-	need := condcache.Freshness{Latest: true}
-	var known int64 // the generation the cache holds, when it can vouch for one
-	if s.cfg.Cache != nil {
-		c, err := s.cfg.Cache.GetLookup(sctx, gt, p.at, p.dict)
-		switch {
-		case err != nil:
-			// Redis down or slow: answer from PostgreSQL (the breaker keeps
-			// a dead Redis from costing every request its timeout).
-		case c.State == condcache.CacheHit:
-			s.countSource("redis")
-			writeLookup(ctx, c.Generation, true, c.Status, c.Window, c.Body, false)
-			return nil
-		case c.State == condcache.CacheMiss:
-			need = condcache.Freshness{MinGeneration: c.Generation}
-			known = c.Generation
-		}
+	hit, ok, need, known := s.fromCache(sctx, gt, p.at, p.dict)
+	if ok {
+		writeLookup(ctx, hit.Generation, true, hit.Status, hit.Window, hit.Digest, hit.Body, false)
+		return nil
 	}
-	res, err := s.svc.LookupAt(sctx, gt, p.at, need)
+	// Encode into the response's own pooled buffer: fasthttp hands it back
+	// to its pool after writing, so steady-state lookups reuse memory.
+	res, b, err := s.fromDatabase(sctx, gt, p.at, p.dict, need, known, ctx.Response.SwapBody(nil)[:0])
 	if err != nil {
 		return err
 	}
+	writeLookup(ctx, res.Generation, res.Found, res.Status, res.Window, res.Digest, b, true)
+	return nil
+}
+
+// fromCache asks the cache for the lookup of gt at at in one shape: a hit
+// (ok), or how fresh a database read must be and the generation the cache
+// holds (0 when it cannot vouch for one, and then nothing is stored).
+func (s *Server) fromCache(sctx context.Context, gt string, at condcache.Point, dict bool) (hit condcache.CachedLookup, ok bool, need condcache.Freshness, known int64) {
+	need = condcache.Freshness{Latest: true}
+	if s.cfg.Cache == nil {
+		return hit, false, need, 0
+	}
+	c, err := s.cfg.Cache.GetLookup(sctx, gt, at, dict)
+	switch {
+	case err != nil:
+		// Redis down or slow: answer from PostgreSQL (the breaker keeps
+		// a dead Redis from costing every request its timeout).
+	case c.State == condcache.CacheHit:
+		s.countSource("redis")
+		return c, true, need, 0
+	case c.State == condcache.CacheMiss:
+		need, known = condcache.Freshness{MinGeneration: c.Generation}, c.Generation
+	}
+	return hit, false, need, known
+}
+
+// fromDatabase reads the lookup as fresh as need asks, appends its encoding
+// in the shape to b, and stores it in the cache when the cache still holds
+// generation known.
+func (s *Server) fromDatabase(sctx context.Context, gt string, at condcache.Point, dict bool, need condcache.Freshness, known int64, b []byte) (condcache.LookupResult, []byte, error) {
+	res, err := s.svc.LookupAt(sctx, gt, at, need)
+	if err != nil {
+		return res, b, err
+	}
 	s.countSource(res.Source)
-	// Encode into the response's own pooled buffer: fasthttp hands it back
-	// to its pool after writing, so steady-state lookups reuse memory.
-	b := ctx.Response.SwapBody(nil)[:0]
-	if p.dict {
+	if dict {
 		b = wire.AppendLookupDicts(b, res.Rows)
 	} else {
 		b = wire.AppendLookupRows(b, res.Rows)
 	}
+	res.Digest = condcache.DigestRows(res.Rows)
 	if known > 0 && res.Found && res.Generation == known {
-		_, _ = s.cfg.Cache.FillLookup(sctx, gt, p.dict, &res, b) // best effort: a failed fill is only a later miss
+		_, _ = s.cfg.Cache.FillLookup(sctx, gt, dict, &res, b) // best effort: a failed fill is only a later miss
 	}
-	writeLookup(ctx, res.Generation, res.Found, res.Status, res.Window, b, true)
-	return nil
+	return res, b, nil
 }
 
 func (s *Server) countSource(source string) {
@@ -170,12 +194,13 @@ const (
 // writeLookup answers a lookup with its HTTP caching headers: an ETag of
 // the GT's generation (the URL fixes GT, point and shape, and a generation
 // fixes the answer), a 304 when the client already has it, Cache-Control by
-// status, and the window of points sharing this answer.
+// status, the window of points sharing this answer, and the digest of its
+// payloads (docs/design.md "Digests"; the body stays the compatible one).
 //
 // A pooled body (the response's own buffer, encoded into) is swapped back
 // into the response; a cached one is shared with the cache and only
 // referenced, never changed.
-func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string, w condcache.Window, body []byte, pooled bool) {
+func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string, w condcache.Window, digest string, body []byte, pooled bool) {
 	setBody := func() {
 		if pooled {
 			ctx.Response.SwapBody(body)
@@ -185,25 +210,39 @@ func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string,
 	}
 	h := &ctx.Response.Header
 	h.SetContentTypeBytes(jsonContentType)
+	if digest != "" {
+		h.Set(api.HeaderDigest, digest)
+	}
 	if w.HasFrom {
 		h.Set(api.HeaderValidFrom, pointHeader(w.FromPoint))
 	}
 	if w.HasUntil {
 		h.Set(api.HeaderValidUntil, pointHeader(w.UntilPoint))
 	}
+	if setCaching(ctx, gen, found, status) {
+		return // 304
+	}
+	setBody()
+}
+
+// setCaching sets the HTTP caching headers of an answer about a GT at
+// generation gen: an ETag of the generation, Cache-Control by status, and
+// a 304 (true) when the client already has that generation. An unknown GT
+// (or one the database has no generation for) is no-cache, without ETag.
+func setCaching(ctx *fasthttp.RequestCtx, gen int64, found bool, status string) (notModified bool) {
+	h := &ctx.Response.Header
 	if !found || gen <= 0 {
 		h.Set(fasthttp.HeaderCacheControl, cacheUnlocked)
-		setBody()
-		return
+		return false
 	}
 	var etag [24]byte
 	tag := strconv.AppendInt(append(etag[:0], '"', 'g'), gen, 10)
 	tag = append(tag, '"')
 	h.SetBytesV(fasthttp.HeaderETag, tag)
 	switch status {
-	case "frozen":
+	case condcache.StatusFrozen:
 		h.Set(fasthttp.HeaderCacheControl, cacheFrozen)
-	case "locked":
+	case condcache.StatusLocked:
 		h.Set(fasthttp.HeaderCacheControl, cacheLocked)
 	default:
 		h.Set(fasthttp.HeaderCacheControl, cacheUnlocked)
@@ -211,9 +250,9 @@ func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string,
 	if etagMatches(ctx.Request.Header.Peek(fasthttp.HeaderIfNoneMatch), tag) {
 		ctx.Response.SetStatusCode(fasthttp.StatusNotModified)
 		ctx.Response.SkipBody = true
-		return
+		return true
 	}
-	setBody()
+	return false
 }
 
 // etagMatches reports whether an If-None-Match list names tag (or is "*").

@@ -1,6 +1,8 @@
 package reader
 
 import (
+	"context"
+	"math"
 	"strconv"
 	"time"
 
@@ -19,6 +21,39 @@ import (
 func v2Text(ctx *fasthttp.RequestCtx, name string) (string, error) {
 	v, _ := drf.LastQueryArg(ctx.QueryArgs(), name)
 	return string(v), drf.CheckText(name, string(v))
+}
+
+// Bounds of int64 parameters.
+const (
+	minInt64 = math.MinInt64
+	maxInt64 = math.MaxInt64
+)
+
+// contextT is the context of a service call.
+type contextT = context.Context
+
+// v2RequiredText is v2Text refusing an absent or empty value.
+func v2RequiredText(ctx *fasthttp.RequestCtx, name string) (string, error) {
+	v, err := v2Text(ctx, name)
+	if err == nil && v == "" {
+		err = condcache.FieldError(condcache.EInvalid, name, drf.MsgRequired)
+	}
+	return v, err
+}
+
+// v2Bool reads a flag: 1 or true, 0 or false; absent is false.
+func v2Bool(ctx *fasthttp.RequestCtx, name string) (bool, error) {
+	v, ok := drf.LastQueryArg(ctx.QueryArgs(), name)
+	if !ok {
+		return false, nil
+	}
+	switch string(v) {
+	case "1", "true":
+		return true, nil
+	case "0", "false":
+		return false, nil
+	}
+	return false, condcache.FieldError(condcache.EInvalid, name, "Must be 1 (or true), or 0 (or false).")
 }
 
 // v2Int returns the integer parameter name, def when absent, refusing

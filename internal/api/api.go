@@ -76,6 +76,10 @@ func IsWrite(method []byte) bool {
 	return false
 }
 
+// HeaderDigest carries the digest of the payloads an answer resolves
+// (docs/design.md "Digests") on every lookup, compatible or v2.
+const HeaderDigest = "X-Condcache-Digest"
+
 // HeaderValidFrom and HeaderValidUntil bound, as "major.minor", the window
 // of points that get the same lookup answer: from the greatest start among
 // the selected IOVs (inclusive) to the next IOV start of any attached list

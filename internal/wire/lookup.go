@@ -1,6 +1,9 @@
 package wire
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"unicode/utf8"
 
@@ -131,4 +134,30 @@ func AppendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// ParseLookupRows reads back an answer AppendLookupRows wrote (a cached
+// one), for the v2 lookup, which answers from the same cache entries.
+func ParseLookupRows(body []byte) ([]condcache.LookupRow, error) {
+	var raw [][]json.RawMessage
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("wire: cached lookup rows: %w", err)
+	}
+	rows := make([]condcache.LookupRow, len(raw))
+	for i, cols := range raw {
+		if len(cols) != 9 {
+			return nil, fmt.Errorf("wire: cached lookup row of %d columns", len(cols))
+		}
+		r := &rows[i]
+		var ints [4]int64
+		for j, dst := range []any{&r.PayloadType, &r.PayloadURL, &r.Checksum, &r.Size, &ints[0], &ints[1], &ints[2], &ints[3], &r.Revision} {
+			if err := json.Unmarshal(cols[j], dst); err != nil {
+				return nil, fmt.Errorf("wire: cached lookup row, column %d: %w", j, err)
+			}
+		}
+		r.Start, r.End = condcache.Point{Major: ints[0], Minor: ints[1]}, condcache.Point{Major: ints[2], Minor: ints[3]}
+	}
+	return rows, nil
 }

@@ -185,3 +185,56 @@ func NewV2AuditPage(p condcache.Page[condcache.AuditEntry]) V2Page[V2AuditEntry]
 	}
 	return out
 }
+
+// V2Window is the window of points [from, until) where an answer holds;
+// null bounds are unbounded.
+type V2Window struct {
+	From  *V2Point `json:"from"`
+	Until *V2Point `json:"until"`
+}
+
+// V2TypedPayload is a payload of a v2 lookup answer.
+type V2TypedPayload struct {
+	Type     string  `json:"type"`
+	URL      string  `json:"url"`
+	Checksum string  `json:"checksum"`
+	Size     *int64  `json:"size"`
+	Start    V2Point `json:"start"`
+	End      V2Point `json:"end"`
+	Revision *string `json:"revision"`
+}
+
+// NewV2TypedPayloads renders rows; never nil.
+func NewV2TypedPayloads(rows []condcache.LookupRow) []V2TypedPayload {
+	out := make([]V2TypedPayload, len(rows))
+	for i, r := range rows {
+		out[i] = V2TypedPayload{Type: r.PayloadType, URL: r.PayloadURL, Checksum: r.Checksum, Size: r.Size,
+			Start: NewV2Point(r.Start), End: NewV2Point(r.End), Revision: r.Revision}
+	}
+	return out
+}
+
+// V2Lookup is the answer of GET /api/v2/lookup (docs/design.md "The v2
+// read API").
+type V2Lookup struct {
+	GlobalTag  string           `json:"global_tag"`
+	Status     string           `json:"status"`
+	Generation int64            `json:"generation"`
+	Point      V2Point          `json:"point"`
+	AsOf       *string          `json:"asof,omitempty"`
+	Valid      V2Window         `json:"valid"`
+	Digest     string           `json:"digest"`
+	Payloads   []V2TypedPayload `json:"payloads"`
+	Missing    []string         `json:"missing"`
+}
+
+// NewV2Lookup renders a resolved answer.
+func NewV2Lookup(gt, status string, generation int64, at condcache.Point, r condcache.Resolved) V2Lookup {
+	missing := r.Missing
+	if missing == nil {
+		missing = []string{}
+	}
+	return V2Lookup{GlobalTag: gt, Status: status, Generation: generation, Point: NewV2Point(at),
+		Valid:  V2Window{From: NewV2PointPtr(r.From), Until: NewV2PointPtr(r.Until)},
+		Digest: r.Digest, Payloads: NewV2TypedPayloads(r.Payloads), Missing: missing}
+}
