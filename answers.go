@@ -162,3 +162,45 @@ func answerIn(seq []Interval, p Point) *PayloadIOV {
 	}
 	return &seq[i].Row
 }
+
+// DiffRange returns, per payload type present in both a and b (type → the
+// IOVs of its list that can answer in the range), the pieces of [from, to]
+// (both inclusive) where the compatible lookup answers another payload in
+// b than in a (AnswerChange.Before is a's answer, After is b's), clipped
+// to the range; and the types only one of them has.
+func DiffRange(a, b map[string][]PayloadIOV, from, to Point) (changes []AnswerChange, onlyInA, onlyInB []string) {
+	common := map[string][]PayloadIOV{}
+	for t := range a {
+		if _, ok := b[t]; ok {
+			common[t] = nil
+		} else {
+			onlyInA = append(onlyInA, t)
+		}
+	}
+	for t := range b {
+		if _, ok := a[t]; !ok {
+			onlyInB = append(onlyInB, t)
+		}
+	}
+	slices.Sort(onlyInA)
+	slices.Sort(onlyInB)
+	before, after := map[string][]PayloadIOV{}, map[string][]PayloadIOV{}
+	for t := range common {
+		before[t], after[t] = a[t], b[t]
+	}
+	end, bounded := to.After()
+	for _, c := range DiffAnswers("", before, after) {
+		if c.Until != nil && comparePositions(*c.Until, from) <= 0 || bounded && comparePositions(c.From, end) >= 0 {
+			continue
+		}
+		if comparePositions(c.From, from) < 0 {
+			c.From = from
+		}
+		if bounded && (c.Until == nil || comparePositions(*c.Until, end) > 0) {
+			e := end
+			c.Until = &e
+		}
+		changes = append(changes, c)
+	}
+	return changes, onlyInA, onlyInB
+}

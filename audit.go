@@ -53,4 +53,19 @@ type AuditReader interface {
 	Audit(ctx context.Context, q AuditQuery) (Page[AuditEntry], error)
 	// AuditEntry returns one entry with every row it changed.
 	AuditEntry(ctx context.Context, id int64) (AuditEntry, error)
+	// GlobalTagAt reconstructs what GT name held at time at; ENotFound
+	// when it did not exist then.
+	GlobalTagAt(ctx context.Context, name string, at time.Time) (GTState, error)
+	// GenerationTime returns when GT name reached generation; ENotFound
+	// when the trail does not hold it.
+	GenerationTime(ctx context.Context, name string, generation int64) (time.Time, error)
+}
+
+// GTState is what a GT held at some time, reconstructed from the audit
+// trail: its status, its generation then (0 when the GT predates the
+// trail), and for each payload type the IOVs attached to its list.
+type GTState struct {
+	Status     string
+	Generation int64
+	Lists      map[string][]PayloadIOV
 }

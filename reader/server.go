@@ -79,6 +79,8 @@ type Config struct {
 	// endpoints answer 404.
 	Checker condcache.Checker
 	Audit   condcache.AuditReader
+	// Ranges, if set, serves the v2 range, digest and diff reads.
+	Ranges condcache.RangeReader
 	// Metrics, if set, receives request metrics; Gatherer, if set, is
 	// served on /metrics.
 	Metrics  *api.HTTPMetrics

@@ -18,6 +18,10 @@ type v2Route struct {
 // v2Routes registers the v2 read endpoints on r.
 func (s *Server) v2Routes(r *router.Router) {
 	for _, rt := range []v2Route{
+		{"v2.Lookup", "lookup", s.v2Lookup},
+		{"v2.Range", "range", s.v2Range},
+		{"v2.Digest", "gt/{name}/digest", s.v2Digest},
+		{"v2.Diff", "diff", s.v2Diff},
 		{"v2.Check", "check", s.v2Check},
 		{"v2.Audit", "audit", s.v2Audit},
 		{"v2.AuditEntry", "audit/{id}", s.v2AuditEntry},

@@ -2,6 +2,7 @@ package reader
 
 import (
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -67,6 +68,23 @@ func (s *Server) v2Lookup(ctx *fasthttp.RequestCtx) error {
 	}
 	sctx, cancel := s.serviceContext()
 	defer cancel()
+	if at, ok, err := s.historyParam(ctx, sctx, p.gt); err != nil {
+		return err
+	} else if ok {
+		state, err := s.stateAt(sctx, p.gt, at)
+		if err != nil {
+			return err
+		}
+		rows, w := condcache.LookupIn(state.Lists, p.at)
+		r := condcache.Resolve(rows, w, p.at, p.o)
+		ctx.Response.Header.Set(api.HeaderDigest, r.Digest)
+		setHistoryCaching(ctx, at)
+		answer := wire.NewV2Lookup(p.gt, state.Status, state.Generation, p.at, r)
+		asof := at.UTC().Format(time.RFC3339Nano)
+		answer.AsOf = &asof
+		api.WriteOK(ctx, answer)
+		return nil
+	}
 	res, err := s.resolveAt(sctx, p.gt, p.at)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package sql
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -190,8 +191,9 @@ func (w rowSet) loadRows(ctx context.Context, q querier, table string, cond stri
 // Decoded images.
 
 type gtImage struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	StatusID int64  `json:"status_id"`
 }
 
 type typeImage struct {
@@ -307,4 +309,24 @@ func (w rowSet) gtLists(name string) (map[string][]condcache.PayloadIOV, bool, e
 		}
 	}
 	return out, true, nil
+}
+
+// gtStatus returns the status name of the GT named name in w, reading the
+// statuses as they are now (a status is renamed only with plain SQL).
+func (w rowSet) gtStatus(ctx context.Context, q querier, name string) (string, error) {
+	gts, err := decodeAll[gtImage](w, tableGT)
+	if err != nil {
+		return "", err
+	}
+	for _, g := range gts {
+		if g.Name == name {
+			var status string
+			err := q.QueryRow(ctx, `SELECT name FROM "GlobalTagStatus" WHERE id = $1`, g.StatusID).Scan(&status)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return "", nil // deleted since
+			}
+			return status, err
+		}
+	}
+	return "", nil
 }

@@ -189,13 +189,14 @@ func (r *Reader) AuditEntry(ctx context.Context, id int64) (condcache.AuditEntry
 }
 
 // GlobalTagAt returns what GT name held at time at, as reconstructed from
-// the audit trail: for each payload type, the IOVs attached to its list
-// (docs/design.md "Audit trail"). ENotFound when the GT did not exist then.
-// The trail only reaches back to condcache's migration 006; a state before
-// it is reconstructed as if nothing had been written since, and across a
-// TRUNCATE it is EConflict.
-func (r *Reader) GlobalTagAt(ctx context.Context, name string, at time.Time) (map[string][]condcache.PayloadIOV, error) {
-	var out map[string][]condcache.PayloadIOV
+// the audit trail (docs/design.md "Audit trail"): its status, its
+// generation then, and for each payload type the IOVs attached to its
+// list. ENotFound when the GT did not exist then. The trail only reaches
+// back to condcache's migration 006; a state before it is reconstructed as
+// if nothing had been written since, and across a TRUNCATE it is
+// EConflict.
+func (r *Reader) GlobalTagAt(ctx context.Context, name string, at time.Time) (condcache.GTState, error) {
+	var out condcache.GTState
 	err := r.inSnapshot(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, err = globalTagAt(ctx, tx, name, at)
@@ -206,8 +207,8 @@ func (r *Reader) GlobalTagAt(ctx context.Context, name string, at time.Time) (ma
 
 // GlobalTagAtOn is GlobalTagAt read through db directly (the primary in
 // tests and tools).
-func GlobalTagAtOn(ctx context.Context, db *pgxpool.Pool, name string, at time.Time) (map[string][]condcache.PayloadIOV, error) {
-	var out map[string][]condcache.PayloadIOV
+func GlobalTagAtOn(ctx context.Context, db *pgxpool.Pool, name string, at time.Time) (condcache.GTState, error) {
+	var out condcache.GTState
 	err := pgx.BeginTxFunc(ctx, db, snapshotOptions, func(tx pgx.Tx) error {
 		var err error
 		out, err = globalTagAt(ctx, tx, name, at)
@@ -216,20 +217,50 @@ func GlobalTagAtOn(ctx context.Context, db *pgxpool.Pool, name string, at time.T
 	return out, err
 }
 
+// GenerationTime implements condcache.AuditReader: the commit time of the
+// entry that gave GT name that generation.
+func (r *Reader) GenerationTime(ctx context.Context, name string, generation int64) (time.Time, error) {
+	var t time.Time
+	err := r.inSnapshot(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT a.time FROM condcache_audit_generation g
+			JOIN condcache_audit a ON a.id = g.audit_id
+			WHERE g.global_tag = $1 AND g.generation = $2`, name, generation).Scan(&t)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return condcache.Errorf(condcache.ENotFound, "Generation %d of GlobalTag %s is not in the audit trail.", generation, name)
+		}
+		return err
+	})
+	return t, err
+}
+
 // globalTagAt loads the GT as it is, and every entry after at that touched
 // it or a list it holds or held since, repeating until no new list turns
 // up; then undoes those entries newest first.
-func globalTagAt(ctx context.Context, tx pgx.Tx, name string, at time.Time) (map[string][]condcache.PayloadIOV, error) {
+func globalTagAt(ctx context.Context, tx pgx.Tx, name string, at time.Time) (condcache.GTState, error) {
+	var state condcache.GTState
+	lists, status, err := reconstruct(ctx, tx, name, at)
+	if err != nil {
+		return state, err
+	}
+	state.Lists, state.Status = lists, status
+	err = tx.QueryRow(ctx, `SELECT coalesce((SELECT g.generation FROM condcache_audit_generation g
+			JOIN condcache_audit a ON a.id = g.audit_id
+			WHERE g.global_tag = $1 AND a.time <= $2 ORDER BY a.time DESC, a.id DESC LIMIT 1), 0)`, name, at).Scan(&state.Generation)
+	return state, err
+}
+
+// reconstruct rebuilds the lists and status of GT name at time at.
+func reconstruct(ctx context.Context, tx pgx.Tx, name string, at time.Time) (map[string][]condcache.PayloadIOV, string, error) {
 	w := rowSet{}
 	if err := w.loadRows(ctx, tx, tableGT, `name = $1`, name); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := w.loadRows(ctx, tx, tableList, `global_tag_id = ANY($1)`, idsOf(w, tableGT)); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	lists := idsOf(w, tableList)
 	if err := w.loadRows(ctx, tx, tableIOV, `payload_list_id = ANY($1)`, lists); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	entries := []int64{} // not nil: "<> ALL(NULL)" would select nothing
 	changes := map[int64][]auditChange{}
@@ -241,21 +272,21 @@ func globalTagAt(ctx context.Context, tx pgx.Tx, name string, at time.Time) (map
 				OR EXISTS (SELECT 1 FROM condcache_audit_change c WHERE c.audit_id = a.id AND c.lists && $3))`,
 			at, name, lists, entries)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if more, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if len(more) == 0 {
 			break
 		}
 		byEntry, err := entryChanges(ctx, tx, more)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		newLists, err := loadTouched(ctx, tx, w, byEntry, lists)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		for id, cs := range byEntry {
 			changes[id] = cs
@@ -266,29 +297,30 @@ func globalTagAt(ctx context.Context, tx pgx.Tx, name string, at time.Time) (map
 	// Newest first: by commit time, then id.
 	rows, err := tx.Query(ctx, `SELECT id FROM condcache_audit WHERE id = ANY($1) ORDER BY time DESC, id DESC`, entries)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	order, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	for _, id := range order {
 		if err := w.undoAll(changes[id]); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	if err := w.loadRows(ctx, tx, tableType, `id IN (SELECT (j->>'payload_type_id')::bigint FROM jsonb_array_elements($1::jsonb) j)`,
 		listImages(w)); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	out, found, err := w.gtLists(name)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !found {
-		return nil, condcache.Errorf(condcache.ENotFound, "GlobalTag %s did not exist at %s.", name, at.UTC().Format(time.RFC3339Nano))
+		return nil, "", condcache.Errorf(condcache.ENotFound, "GlobalTag %s did not exist at %s.", name, at.UTC().Format(time.RFC3339Nano))
 	}
-	return out, nil
+	status, err := w.gtStatus(ctx, tx, name)
+	return out, status, err
 }
 
 // loadTouched adds to w the current rows that changes touch (those still

@@ -86,6 +86,7 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 		Cache:         lookupCache,
 		Responses:     responses,
 		Audit:         rd,
+		Ranges:        rd,
 		Checker:       rd,
 		Metrics:       api.NewHTTPMetrics(reg),
 		Gatherer:      reg,

@@ -169,7 +169,7 @@ func TestWriterKilledMidWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for typ, iovs := range then {
+	for typ, iovs := range then.Lists {
 		if len(iovs) != 0 {
 			t.Errorf("reconstructed before the load, type %s holds %d IOVs, want none", typ, len(iovs))
 		}

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/condcache/condcache"
@@ -237,4 +238,159 @@ func NewV2Lookup(gt, status string, generation int64, at condcache.Point, r cond
 	return V2Lookup{GlobalTag: gt, Status: status, Generation: generation, Point: NewV2Point(at),
 		Valid:  V2Window{From: NewV2PointPtr(r.From), Until: NewV2PointPtr(r.Until)},
 		Digest: r.Digest, Payloads: NewV2TypedPayloads(r.Payloads), Missing: missing}
+}
+
+// V2Interval is one piece of a type's answers over a range; payload null:
+// no answer there.
+type V2Interval struct {
+	From    V2Point    `json:"from"`
+	Until   *V2Point   `json:"until"`
+	Payload *V2Payload `json:"payload"`
+}
+
+// V2TypeIntervals are one payload type's pieces.
+type V2TypeIntervals struct {
+	Type      string       `json:"type"`
+	Intervals []V2Interval `json:"intervals"`
+}
+
+// V2Range is the answer of GET /api/v2/range.
+type V2Range struct {
+	GlobalTag  string            `json:"global_tag"`
+	Status     string            `json:"status"`
+	Generation int64             `json:"generation"`
+	From       V2Point           `json:"from"`
+	To         V2Point           `json:"to"`
+	AsOf       *string           `json:"asof,omitempty"`
+	Digest     string            `json:"digest"`
+	Types      []V2TypeIntervals `json:"types"`
+}
+
+// NewV2Range renders a resolved range.
+func NewV2Range(gt, status string, generation int64, from, to condcache.Point, digest string, types []condcache.TypeIntervals) V2Range {
+	out := V2Range{GlobalTag: gt, Status: status, Generation: generation, From: NewV2Point(from), To: NewV2Point(to),
+		Digest: digest, Types: make([]V2TypeIntervals, len(types))}
+	for i, t := range types {
+		ivs := make([]V2Interval, len(t.Intervals))
+		for j, iv := range t.Intervals {
+			ivs[j] = V2Interval{From: NewV2Point(iv.From), Until: NewV2PointPtr(iv.Until), Payload: NewV2Payload(iv.Row)}
+		}
+		out.Types[i] = V2TypeIntervals{Type: t.PayloadType, Intervals: ivs}
+	}
+	return out
+}
+
+// V2Digest is the answer of GET /api/v2/gt/{name}/digest.
+type V2Digest struct {
+	GlobalTag  string  `json:"global_tag"`
+	Status     string  `json:"status"`
+	Generation int64   `json:"generation"`
+	From       V2Point `json:"from"`
+	To         V2Point `json:"to"`
+	AsOf       *string `json:"asof,omitempty"`
+	Digest     string  `json:"digest"`
+}
+
+// V2DiffInterval is a piece of a range where two GTs answer differently.
+type V2DiffInterval struct {
+	From  V2Point    `json:"from"`
+	Until *V2Point   `json:"until"`
+	A     *V2Payload `json:"a"`
+	B     *V2Payload `json:"b"`
+}
+
+// V2DiffType is one payload type's differences.
+type V2DiffType struct {
+	Type      string           `json:"type"`
+	Intervals []V2DiffInterval `json:"intervals"`
+}
+
+// V2Diff is the answer of GET /api/v2/diff over a range.
+type V2Diff struct {
+	A           string       `json:"a"`
+	B           string       `json:"b"`
+	AGeneration int64        `json:"a_generation"`
+	BGeneration int64        `json:"b_generation"`
+	From        V2Point      `json:"from"`
+	To          V2Point      `json:"to"`
+	OnlyInA     []string     `json:"only_in_a"`
+	OnlyInB     []string     `json:"only_in_b"`
+	Types       []V2DiffType `json:"types"`
+}
+
+// NewV2Diff renders range differences (AnswerChange.Before is a's).
+func NewV2Diff(a, b string, genA, genB int64, from, to condcache.Point, changes []condcache.AnswerChange, onlyA, onlyB []string) V2Diff {
+	out := V2Diff{A: a, B: b, AGeneration: genA, BGeneration: genB, From: NewV2Point(from), To: NewV2Point(to),
+		OnlyInA: nonNil(onlyA), OnlyInB: nonNil(onlyB), Types: []V2DiffType{}}
+	for _, c := range changes {
+		if n := len(out.Types); n == 0 || out.Types[n-1].Type != c.PayloadType {
+			out.Types = append(out.Types, V2DiffType{Type: c.PayloadType})
+		}
+		t := &out.Types[len(out.Types)-1]
+		t.Intervals = append(t.Intervals, V2DiffInterval{From: NewV2Point(c.From), Until: NewV2PointPtr(c.Until),
+			A: NewV2Payload(c.Before), B: NewV2Payload(c.After)})
+	}
+	return out
+}
+
+// V2DiffAtType is one payload type whose answers differ at a point.
+type V2DiffAtType struct {
+	Type string          `json:"type"`
+	A    *V2TypedPayload `json:"a"`
+	B    *V2TypedPayload `json:"b"`
+}
+
+// V2DiffAt is the answer of GET /api/v2/diff at one point.
+type V2DiffAt struct {
+	A           string         `json:"a"`
+	B           string         `json:"b"`
+	AGeneration int64          `json:"a_generation"`
+	BGeneration int64          `json:"b_generation"`
+	Point       V2Point        `json:"point"`
+	Differences []V2DiffAtType `json:"differences"`
+}
+
+// NewV2DiffAt compares two answers at a point, type by type.
+func NewV2DiffAt(a, b string, genA, genB int64, at condcache.Point, rowsA, rowsB []condcache.LookupRow) V2DiffAt {
+	out := V2DiffAt{A: a, B: b, AGeneration: genA, BGeneration: genB, Point: NewV2Point(at), Differences: []V2DiffAtType{}}
+	byType := func(rows []condcache.LookupRow) map[string]*V2TypedPayload {
+		m := map[string]*V2TypedPayload{}
+		for _, p := range NewV2TypedPayloads(rows) {
+			m[p.Type] = &p
+		}
+		return m
+	}
+	ma, mb := byType(rowsA), byType(rowsB)
+	var types []string
+	for t := range ma {
+		types = append(types, t)
+	}
+	for t := range mb {
+		if _, ok := ma[t]; !ok {
+			types = append(types, t)
+		}
+	}
+	slices.Sort(types)
+	for _, t := range types {
+		pa, pb := ma[t], mb[t]
+		if pa != nil && pb != nil && pa.URL == pb.URL && pa.Checksum == pb.Checksum && equalInt64(pa.Size, pb.Size) {
+			continue
+		}
+		out.Differences = append(out.Differences, V2DiffAtType{Type: t, A: pa, B: pb})
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func equalInt64(a, b *int64) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
 }
