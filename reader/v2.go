@@ -2,6 +2,7 @@ package reader
 
 import (
 	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
@@ -13,20 +14,27 @@ import (
 type v2Route struct {
 	name, path string
 	h          handlerFunc
+	// scope, when set, names the one GT an answer depends on: the answer
+	// is then cached under it (cachedV2).
+	scope func(*fasthttp.RequestCtx) (string, bool)
 }
 
 // v2Routes registers the v2 read endpoints on r.
 func (s *Server) v2Routes(r *router.Router) {
 	for _, rt := range []v2Route{
-		{"v2.Lookup", "lookup", s.v2Lookup},
-		{"v2.Range", "range", s.v2Range},
-		{"v2.Digest", "gt/{name}/digest", s.v2Digest},
-		{"v2.Diff", "diff", s.v2Diff},
-		{"v2.Check", "check", s.v2Check},
-		{"v2.Audit", "audit", s.v2Audit},
-		{"v2.AuditEntry", "audit/{id}", s.v2AuditEntry},
+		{"v2.Lookup", "lookup", s.v2Lookup, nil}, // answers from the lookup cache
+		{"v2.Range", "range", s.v2Range, gtOfQuery},
+		{"v2.Digest", "gt/{name}/digest", s.v2Digest, gtOfPath},
+		{"v2.Diff", "diff", s.v2Diff, nil}, // two GTs: read afresh, ETag of both
+		{"v2.Check", "check", s.v2Check, nil},
+		{"v2.Audit", "audit", s.v2Audit, nil},
+		{"v2.AuditEntry", "audit/{id}", s.v2AuditEntry, nil},
 	} {
-		api.GET(r, api.V2Prefix+rt.path, s.cfg.Metrics.Instrument(rt.name, s.handle(rt.name, rt.h)))
+		h := rt.h
+		if rt.scope != nil {
+			h = s.cachedV2(rt.scope, h)
+		}
+		api.GET(r, api.V2Prefix+rt.path, s.cfg.Metrics.Instrument(rt.name, s.handle(rt.name, h)))
 	}
 }
 
