@@ -27,27 +27,33 @@ const (
 // checkPoolSize: the check reads one snapshot, on one connection.
 const checkPoolSize = 1
 
+// checkSettings is the configuration of `condcache check`.
+type checkSettings struct {
+	gt, format, primary string
+	iovMode             condcache.IOVMode
+}
+
+func checkTable(s *checkSettings) *config.Table {
+	return &config.Table{Command: "condcache check", Synopsis: "[-gt NAME] [-o text|json] [-primary URL] [-iov-mode continuous|discrete]",
+		About: `Lists the stored states that make lookups ambiguous or surprising, per global
+tag and payload list. Read-only. Exit status: 0 nothing found, 1 findings
+listed, 2 usage error or failure.`,
+		Settings: []config.Setting{
+			{Flag: "gt", DefaultText: "every global tag", Help: "check only the global tag of this name", Value: config.String(&s.gt)},
+			{Flag: "o", Default: "text", Help: `output: "text" (a table by global tag and list) or "json" (the answer of GET /api/v2/check)`,
+				Value: config.OneOf(&s.format, "text", "json")},
+			primaryRow(&s.primary, "PostgreSQL URL or keyword/value string"),
+			iovModeRow(&s.iovMode, "IOV mode the ends are judged by"),
+		}}
+}
+
 // runCheck is `condcache check`, the consistency check (docs/design.md
 // "Consistency check") of one GT or of every GT, read from the primary by
 // sql.Reader.Check, whose snapshot is read-only: it never writes. It
 // prints the findings to stdout and returns the exit code.
 func runCheck(ctx context.Context, args []string, e config.Env, stdout, stderr io.Writer) int {
-	var (
-		gt, format, primary string
-		iovMode             condcache.IOVMode
-	)
-	t := &config.Table{Command: "condcache check", Synopsis: "[-gt NAME] [-o text|json] [-primary URL] [-iov-mode continuous|discrete]",
-		About: `Lists the stored states that make lookups ambiguous or surprising, per global
-tag and payload list. Read-only. Exit status: 0 nothing found, 1 findings
-listed, 2 usage error or failure.`,
-		Settings: []config.Setting{
-			{Flag: "gt", DefaultText: "every global tag", Help: "check only the global tag of this name", Value: config.String(&gt)},
-			{Flag: "o", Default: "text", Help: `output: "text" (a table by global tag and list) or "json" (the answer of GET /api/v2/check)`,
-				Value: config.OneOf(&format, "text", "json")},
-			primaryRow(&primary, "PostgreSQL URL or keyword/value string"),
-			iovModeRow(&iovMode, "IOV mode the ends are judged by"),
-		}}
-	c, err := t.Parse(args, e, stderr)
+	var s checkSettings
+	c, err := checkTable(&s).Parse(args, e, stderr)
 	if err != nil {
 		if errors.Is(err, config.ErrHelp) {
 			return checkClean
@@ -68,6 +74,7 @@ listed, 2 usage error or failure.`,
 	if len(c.Args) > 0 {
 		return fail("unexpected arguments %q (the GT is given with -gt)", c.Args)
 	}
+	gt, format, primary, iovMode := s.gt, s.format, s.primary, s.iovMode
 	hide := redact.Values(dsnPassword(primary))
 
 	pool, err := cdbsql.ConnectPool(ctx, primary, cdbsql.PoolOptions{MaxConns: checkPoolSize})
