@@ -17,11 +17,13 @@ import (
 const Mask = "***"
 
 // secretKey matches the key of a key=value pair whose value is a
-// credential: libpq's password, passwd, pwd and sslpassword, and names such
-// as JWT_SECRET, POSTGRES_PASSWORD_W, access_token or api_key. The
+// credential: libpq's password, passwd, pwd and sslpassword, and names
+// made of words one of which is such a word, as JWT_SECRET,
+// POSTGRES_PASSWORD_W, access_token or x-api-key (not a word merely
+// containing one, as a path "…/TestSecretLeaks/…"). The
 // separator is "=" with optional spaces (libpq allows them), or "%3D" in
 // a query-escaped text.
-var secretKey = regexp.MustCompile(`(?i)\b[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api_?key)[a-z0-9_]*\s*(?:=|%3D)\s*`)
+var secretKey = regexp.MustCompile(`(?i)(?:\b|%[0-9a-f]{2})((?:[a-z0-9]+[_.-])*(?:(?:ssl)?password|passwd|pwd|secret|token|api_?key)(?:[_.-][a-z0-9]+)*)\s*(?:=|%3D)\s*`)
 
 // tokens matches bearer credentials: an Authorization header's value, a
 // Bearer token, and anything shaped like a JSON Web Token (three base64url
@@ -200,7 +202,7 @@ func firstColon(s string, encoded bool) (int, int) {
 
 // keyValues hides the value of every secret key=value pair.
 func keyValues(s string) string {
-	locs := secretKey.FindAllStringIndex(s, -1)
+	locs := secretKey.FindAllStringSubmatchIndex(s, -1)
 	if locs == nil {
 		return s
 	}
@@ -211,7 +213,7 @@ func keyValues(s string) string {
 			continue // inside a value already hidden
 		}
 		start := loc[1]
-		end := valueEnd(s, start, queryContext(s, loc[0]))
+		end := valueEnd(s, start, queryContext(s, loc[2]))
 		if end == start {
 			continue // no value
 		}
