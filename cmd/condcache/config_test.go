@@ -54,7 +54,10 @@ func loadFor(name string) func([]string, config.Env) error {
 	if c.load != nil {
 		return c.load
 	}
-	return func(args []string, e config.Env) error { _, err := c.table().Parse(args, e, &bytes.Buffer{}); return err }
+	return func(args []string, e config.Env) error {
+		_, err := c.table().Parse(args, e, &bytes.Buffer{})
+		return err
+	}
 }
 
 // keyFiles writes an EC P-256 public key as PEM and as a JWKS.

@@ -279,8 +279,8 @@ func TestNoSecretLeaksAtStartUp(t *testing.T) {
 
 			// Unreachable primary: migrate fails, the writer waits.
 			// The bad host is a Unix socket directory that does not exist: no
-	// name lookup leaves the machine.
-	for _, target := range []string{closed, net.JoinHostPort(filepath.Join(t.TempDir(), "no-such-dir"), "5432")} {
+			// name lookup leaves the machine.
+			for _, target := range []string{closed, net.JoinHostPort(filepath.Join(t.TempDir(), "no-such-dir"), "5432")} {
 				dsn := dsnForms(target, pw)[form]
 				p := startCommand(t, nil, "migrate", "-primary", dsn)
 				if code := p.wait(t, 30*time.Second); code != 1 {
