@@ -49,3 +49,11 @@ func LoadDemo(ctx context.Context, c *Client) error {
 	}
 	return c.ChangeStatus(ctx, locked, "locked")
 }
+
+// DemoLookup is a lookup of the demo data set, as path and query of a
+// reader's URL.
+const DemoLookup = "/api/cdb_rest/payloadiovs/?gtName=" + DemoGlobalTag + "&majorIOV=150&minorIOV=0"
+
+// LoadDemoAt loads the demo data set (LoadDemo) through the server at
+// baseURL.
+func LoadDemoAt(ctx context.Context, baseURL string) error { return LoadDemo(ctx, NewClient(baseURL)) }

@@ -26,9 +26,12 @@ import (
 
 // Production defaults, used for zero Config fields.
 const (
-	// DefaultReadTimeout bounds reading one request, body included (bulk
-	// uploads pass through here on their way to the writer).
-	DefaultReadTimeout = 60 * time.Second
+	// DefaultHeaderTimeout bounds reading a request's line and headers: a
+	// client that has not sent them by then is disconnected (slowloris).
+	DefaultHeaderTimeout = api.DefaultHeaderTimeout
+	// DefaultReadTimeout bounds reading a request's body once its headers
+	// are in: a 64 MiB bulk load over a slow link needs a while.
+	DefaultReadTimeout = api.DefaultBodyTimeout
 	// DefaultWriteTimeout bounds writing one response.
 	DefaultWriteTimeout = 60 * time.Second
 	// DefaultIdleTimeout closes keep-alive connections idle this long. Batch
@@ -89,6 +92,10 @@ type Config struct {
 	// (redis, replica, primary).
 	LookupSources *prometheus.CounterVec
 
+	// HeaderTimeout bounds reading a request's line and headers; zero:
+	// DefaultHeaderTimeout, or ReadTimeout when that is shorter.
+	HeaderTimeout time.Duration
+	// ReadTimeout bounds reading its body, once the headers are in.
 	ReadTimeout        time.Duration
 	WriteTimeout       time.Duration
 	IdleTimeout        time.Duration
@@ -120,6 +127,9 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	api.SetDefault(&c.ReadTimeout, DefaultReadTimeout)
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = min(DefaultHeaderTimeout, c.ReadTimeout)
+	}
 	api.SetDefault(&c.WriteTimeout, DefaultWriteTimeout)
 	api.SetDefault(&c.IdleTimeout, DefaultIdleTimeout)
 	api.SetDefault(&c.MaxRequestBodySize, DefaultMaxRequestBodySize)
@@ -180,7 +190,7 @@ func New(svc condcache.ReadService, cfg Config) *Server {
 	s.proxy = proxy
 	s.router = s.newRouter()
 	s.admitted = api.NewAdmission(cfg.Admission, cfg.Metrics, api.Prefix+"timeout").Wrap(s.router.Handler)
-	s.http = api.NewServer(s.Handler(), s.log, api.ServerLimits{ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+	s.http = api.NewServer(s.Handler(), s.log, api.ServerLimits{HeaderTimeout: cfg.HeaderTimeout, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
 		IdleTimeout: cfg.IdleTimeout, MaxRequestBodySize: cfg.MaxRequestBodySize, ReadBufferSize: cfg.ReadBufferSize})
 	return s
 }

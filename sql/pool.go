@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/redact"
 )
 
 // ApplicationName is the application_name of condcache's sessions, so that
@@ -218,12 +219,13 @@ func dsnAddr(dsn string) string {
 	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
 }
 
-// redactPassword removes dsn's password from s: connection errors can quote
-// the configuration they failed with.
+// redactPassword removes dsn's password, and any credential, from s:
+// connection errors can quote the configuration they failed with
+// (internal/redact, the one redaction of the project).
 func redactPassword(s, dsn string) string {
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil || cfg.Password == "" {
-		return s
+	var password string
+	if cfg, err := pgconn.ParseConfig(dsn); err == nil {
+		password = cfg.Password
 	}
-	return strings.ReplaceAll(s, cfg.Password, "***")
+	return redact.Values(password)(s)
 }

@@ -27,9 +27,12 @@ import (
 
 // Production defaults, used for zero Config fields.
 const (
-	// DefaultReadTimeout bounds reading one request, body included: a
-	// 64 MiB bulk load over a slow link needs a while.
-	DefaultReadTimeout = 60 * time.Second
+	// DefaultHeaderTimeout bounds reading a request's line and headers: a
+	// client that has not sent them by then is disconnected (slowloris).
+	DefaultHeaderTimeout = api.DefaultHeaderTimeout
+	// DefaultReadTimeout bounds reading a request's body once its headers
+	// are in: a 64 MiB bulk load over a slow link needs a while.
+	DefaultReadTimeout = api.DefaultBodyTimeout
 	// DefaultWriteTimeout bounds writing one response.
 	DefaultWriteTimeout = 60 * time.Second
 	// DefaultIdleTimeout closes keep-alive connections idle this long.
@@ -72,6 +75,10 @@ type Config struct {
 	// answers); /readyz is 503 while it returns an error. Nil: always ready.
 	Ready func(ctx context.Context) error
 
+	// HeaderTimeout bounds reading a request's line and headers; zero:
+	// DefaultHeaderTimeout, or ReadTimeout when that is shorter.
+	HeaderTimeout time.Duration
+	// ReadTimeout bounds reading its body, once the headers are in.
 	ReadTimeout        time.Duration
 	WriteTimeout       time.Duration
 	IdleTimeout        time.Duration
@@ -94,6 +101,9 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	api.SetDefault(&c.ReadTimeout, DefaultReadTimeout)
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = min(DefaultHeaderTimeout, c.ReadTimeout)
+	}
 	api.SetDefault(&c.WriteTimeout, DefaultWriteTimeout)
 	api.SetDefault(&c.IdleTimeout, DefaultIdleTimeout)
 	api.SetDefault(&c.MaxRequestBodySize, DefaultMaxRequestBodySize)
@@ -152,7 +162,7 @@ func New(svc condcache.WriteService, cfg Config) (*Server, error) {
 	// Admission comes first: a shed request costs no authentication and no
 	// access-log line (condcache_http_shed_total counts it).
 	admitted := api.NewAdmission(cfg.Admission, cfg.Metrics).Wrap(s.Handler())
-	s.http = api.NewServer(admitted, log, api.ServerLimits{ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+	s.http = api.NewServer(admitted, log, api.ServerLimits{HeaderTimeout: cfg.HeaderTimeout, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
 		IdleTimeout: cfg.IdleTimeout, MaxRequestBodySize: cfg.MaxRequestBodySize, ReadBufferSize: cfg.ReadBufferSize})
 	return s, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/config"
 	"github.com/condcache/condcache/internal/redact"
 	"github.com/condcache/condcache/internal/wire"
 	cdbsql "github.com/condcache/condcache/sql"
@@ -27,77 +27,81 @@ const (
 // checkPoolSize: the check reads one snapshot, on one connection.
 const checkPoolSize = 1
 
+// checkSettings is the configuration of `condcache check`.
+type checkSettings struct {
+	gt, format, primary string
+	iovMode             condcache.IOVMode
+}
+
+func checkTable(s *checkSettings) *config.Table {
+	return &config.Table{Command: "condcache check", Synopsis: "[-gt NAME] [-o text|json] [-primary URL] [-iov-mode continuous|discrete]",
+		About: `Lists the stored states that make lookups ambiguous or surprising, per global
+tag and payload list. Read-only. Exit status: 0 nothing found, 1 findings
+listed, 2 usage error or failure.`,
+		Settings: []config.Setting{
+			{Flag: "gt", DefaultText: "every global tag", Help: "check only the global tag of this name", Value: config.String(&s.gt)},
+			{Flag: "o", Default: "text", Help: `output: "text" (a table by global tag and list) or "json" (the answer of GET /api/v2/check)`,
+				Value: config.OneOf(&s.format, "text", "json")},
+			primaryRow(&s.primary, "PostgreSQL URL or keyword/value string"),
+			iovModeRow(&s.iovMode, "IOV mode the ends are judged by"),
+		}}
+}
+
 // runCheck is `condcache check`, the consistency check (docs/design.md
 // "Consistency check") of one GT or of every GT, read from the primary by
 // sql.Reader.Check, whose snapshot is read-only: it never writes. It
 // prints the findings to stdout and returns the exit code.
-func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	gt := fs.String("gt", "", "check only the global tag of this name (default: every global tag)")
-	format := fs.String("o", "text", `output: "text" (a table by global tag and list) or "json" (the answer of GET /api/v2/check)`)
-	// No default shown: the URL built from POSTGRES_*_W holds a password.
-	primary := fs.String("primary", "", "PostgreSQL URL (default: env CONDCACHE_PRIMARY_DSN, else built from POSTGRES_*_W)")
-	mode := fs.String("iov-mode", envOr("CDB_IOV_MODE", "continuous"), "IOV mode the ends are judged by (env CDB_IOV_MODE)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: condcache check [-gt NAME] [-o text|json] [-primary URL] [-iov-mode continuous|discrete]
-
-Lists the stored states that make lookups ambiguous or surprising, per global
-tag and payload list. Read-only. Exit status: 0 nothing found, 1 findings
-listed, 2 usage error or failure.
-
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+func runCheck(ctx context.Context, args []string, e config.Env, stdout, stderr io.Writer) int {
+	var s checkSettings
+	c, err := checkTable(&s).Parse(args, e, stderr)
+	if err != nil {
+		if errors.Is(err, config.ErrHelp) {
 			return checkClean
 		}
-		return checkTrouble // the flag package has printed the error and the usage
+		fmt.Fprintln(stderr, err)
+		return checkTrouble
+	}
+	if c.PrintConfig {
+		if err := c.Print(stdout); err != nil {
+			return checkTrouble
+		}
+		return checkClean
 	}
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "condcache check: "+format+"\n", args...)
 		return checkTrouble
 	}
-	if fs.NArg() > 0 {
-		return fail("unexpected arguments %q (the GT is given with -gt)", fs.Args())
+	if len(c.Args) > 0 {
+		return fail("unexpected arguments %q (the GT is given with -gt)", c.Args)
 	}
-	if *format != "text" && *format != "json" {
-		return fail(`-o must be "text" or "json", not %q`, *format)
-	}
-	iovMode, err := condcache.ParseIOVMode(*mode)
-	if err != nil {
-		return fail("-iov-mode: %v", err)
-	}
-	if *primary == "" {
-		*primary = primaryDSN()
-	}
+	gt, format, primary, iovMode := s.gt, s.format, s.primary, s.iovMode
+	hide := redact.Values(dsnPassword(primary))
 
-	pool, err := cdbsql.ConnectPool(ctx, *primary, cdbsql.PoolOptions{MaxConns: checkPoolSize})
+	pool, err := cdbsql.ConnectPool(ctx, primary, cdbsql.PoolOptions{MaxConns: checkPoolSize})
 	if err != nil {
-		return fail("%s", redact.Credentials(err.Error()))
+		return fail("%s", hide(err.Error()))
 	}
 	defer pool.Close()
 	// The pool connects lazily: ask now, for a message about the
 	// connection rather than about the check.
 	if err := pool.Ping(ctx); err != nil {
-		return fail("cannot connect to %s: %s", redactDSN(*primary), redact.Credentials(err.Error()))
+		return fail("cannot connect to %s: %s", redact.DSN(primary), hide(err.Error()))
 	}
 	rd := cdbsql.NewReader(pool, nil, cdbsql.ReaderOptions{IOVMode: iovMode, Logger: slog.New(slog.DiscardHandler)})
 	defer rd.Close()
-	findings, err := rd.Check(ctx, *gt)
+	findings, err := rd.Check(ctx, gt)
 	if err != nil {
 		if condcache.ErrorCodeOf(err) == condcache.ENotFound {
 			return fail("%s", condcache.ErrorDetail(err))
 		}
-		return fail("reading %s: %s", redactDSN(*primary), redact.Credentials(err.Error()))
+		return fail("reading %s: %s", redact.DSN(primary), hide(err.Error()))
 	}
 
 	var checked *string // null in JSON: every GT
-	if *gt != "" {
-		checked = gt
+	if gt != "" {
+		checked = &gt
 	}
-	if *format == "json" {
+	if format == "json" {
 		fmt.Fprintf(stdout, "%s\n", wire.Marshal(wire.NewCheckReport(checked, findings)))
 	} else {
 		writeCheckText(stdout, checked, findings)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -20,7 +21,7 @@ func TestCheckUsageErrorsExit2(t *testing.T) {
 		{"-primary", "host=127.0.0.1 port=1 user=u password=hunter2 sslmode=disable connect_timeout=2"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := runCheck(context.Background(), args, &stdout, &stderr); code != 2 {
+		if code := runCheck(context.Background(), args, os.LookupEnv, &stdout, &stderr); code != 2 {
 			t.Errorf("check %q: exit %d, want 2", args, code)
 		}
 		if stderr.Len() == 0 || stdout.Len() != 0 {
@@ -31,7 +32,7 @@ func TestCheckUsageErrorsExit2(t *testing.T) {
 		}
 	}
 	var stderr bytes.Buffer
-	if code := runCheck(context.Background(), []string{"-h"}, &bytes.Buffer{}, &stderr); code != 0 || !strings.Contains(stderr.String(), "usage: condcache check") {
+	if code := runCheck(context.Background(), []string{"-h"}, os.LookupEnv, &bytes.Buffer{}, &stderr); code != 0 || !strings.Contains(stderr.String(), "usage: condcache check") {
 		t.Errorf("check -h: exit %d, %s", code, stderr.String())
 	}
 }
@@ -39,7 +40,7 @@ func TestCheckUsageErrorsExit2(t *testing.T) {
 func TestCheckHelpShowsNoPassword(t *testing.T) {
 	t.Setenv("CONDCACHE_PRIMARY_DSN", "postgres://u:hunter2@db/x")
 	var stderr bytes.Buffer
-	runCheck(context.Background(), []string{"-h"}, &bytes.Buffer{}, &stderr)
+	runCheck(context.Background(), []string{"-h"}, os.LookupEnv, &bytes.Buffer{}, &stderr)
 	if strings.Contains(stderr.String(), "hunter2") {
 		t.Errorf("check -h shows the password:\n%s", stderr.String())
 	}

@@ -3,16 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"github.com/condcache/condcache/internal/config"
+	"github.com/condcache/condcache/internal/redact"
 	"github.com/condcache/condcache/loadtest"
 	"github.com/condcache/condcache/loadtest/pgdata"
 )
@@ -35,153 +33,116 @@ const loadtestUsage = `usage: condcache loadtest <workload> [flags]
 Run "condcache loadtest <workload> -h" for its flags.`
 
 // runLoadtest runs a loadtest workload against running servers.
-func runLoadtest(ctx context.Context, args []string) error {
+func runLoadtest(ctx context.Context, args []string, e config.Env) error {
 	if len(args) > 0 {
 		switch args[0] {
 		case "freshness":
-			return runFreshness(ctx, args[1:])
+			return runFreshness(ctx, args[1:], e)
 		case "run":
-			return runLoad(ctx, args[1:])
+			return runLoad(ctx, args[1:], e)
 		case "generate":
-			return runGenerate(ctx, args[1:])
+			return runGenerate(ctx, args[1:], e)
 		case "bench":
-			return runBench(ctx, args[1:])
+			return runBench(ctx, args[1:], e)
 		case "scaling":
-			return runScaling(ctx, args[1:])
+			return runScaling(ctx, args[1:], e)
 		}
 	}
-	fmt.Fprintln(os.Stderr, loadtestUsage)
+	fmt.Fprintln(stderr, loadtestUsage)
 	return errors.New("loadtest: name a workload: freshness, generate, run, bench or scaling")
 }
 
-func runFreshness(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("loadtest freshness", flag.ContinueOnError)
-	readerURL := fs.String("reader", "http://127.0.0.1:8000", "reader base URL (lookups)")
-	writerURL := fs.String("writer", "", "writer base URL (writes); default: the reader, which forwards them")
-	rounds := fs.Int("rounds", 300, "write-then-read rounds")
-	perRound := fs.Int("lookups", 3, "lookups after each write")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *writerURL == "" {
-		*writerURL = *readerURL
-	}
-	rep, err := loadtest.CheckFreshness(ctx, loadtest.FreshnessOptions{
-		Writer: loadtest.NewClient(*writerURL), Reader: loadtest.NewClient(*readerURL),
-		Rounds: *rounds, LookupsPerRound: *perRound, Progress: os.Stderr,
-	})
+// parseLoadtest reads a loadtest subcommand's table; true when the
+// command is done (-print-config).
+func parseLoadtest(t *config.Table, args []string, e config.Env) (bool, error) {
+	c, err := t.Parse(args, e, stderr)
 	if err != nil {
-		return err
+		return true, err
 	}
-	fmt.Print(rep)
-	if !rep.OK() {
-		return errors.New("freshness check failed")
+	if c.PrintConfig {
+		return true, printConfig(c)
 	}
-	return nil
+	if len(c.Args) > 0 {
+		return true, &config.Error{Command: t.Command, Problems: []string{fmt.Sprintf("unexpected arguments %q", c.Args)}}
+	}
+	return false, nil
 }
 
-func runLoad(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("loadtest run", flag.ContinueOnError)
-	target := fs.String("target", "http://127.0.0.1:8000", "base URL of the server under test")
-	workload := fs.String("workload", "reco", "reco, reco-zipf, farm, browse or mixed (reco plus a writer, every read checked against acknowledged writes)")
-	writeRate := fs.Float64("write-rate", 10, "mixed: IOV inserts per second (through the target, which forwards writes)")
-	gt := fs.String("gt", "sPHENIX_Demo_GT", "global tag the workload reads")
-	runs := fs.String("runs", "1-300", "run range FIRST-LAST the lookups draw from")
-	subruns := fs.Int64("subruns", 1, "minors are drawn from [0, subruns)")
-	conns := fs.Int("c", 64, "connections (requests in flight at most)")
-	rate := fs.Float64("rate", 0, "open loop at this many requests/s (0: closed loop)")
-	rates := fs.String("rates", "", "open-loop sweep: comma-separated rates, one run each (draws latency.svg)")
-	duration := fs.Duration("d", 10*time.Second, "measured time (per target when comparing, per rate when sweeping)")
-	warmup := fs.Duration("warmup", 2*time.Second, "unmeasured time first")
-	compare := fs.String("compare", "", `second target run side by side: a base URL, or "static" for a built-in fasthttp server answering a fixed body of the target's lookup size`)
-	slices := fs.Int("slices", 5, "alternating slices per target when comparing")
-	out := fs.String("out", "", "report directory (default reports/<time>)")
-	prewarm := fs.Bool("prewarm", false, "look up every run of -runs once before measuring, so that a cache holds every answer")
-	if err := fs.Parse(args); err != nil {
+// presetValue is the name of a data set preset.
+func presetValue(p *pgdata.Preset) config.Value {
+	return config.Func("preset", func(s string) error {
+		preset, ok := pgdata.PresetNamed(s)
+		if !ok {
+			return errors.New("not a preset: small, sphenix, large, worst or production")
+		}
+		*p = preset
+		return nil
+	})
+}
+
+func reportDir(prefix string) string {
+	return filepath.Join("reports", prefix+time.Now().Format("20060102-150405"))
+}
+
+func runFreshness(ctx context.Context, args []string, e config.Env) error {
+	var readerURL, writerURL string
+	o := loadtest.FreshnessOptions{Progress: stderr}
+	t := &config.Table{Command: "condcache loadtest freshness", Synopsis: "[flags]", Settings: []config.Setting{
+		{Flag: "reader", Default: "http://127.0.0.1:8000", Help: "reader base URL (lookups)", Value: config.String(&readerURL)},
+		{Flag: "writer", DefaultText: "the reader, which forwards writes", Help: "writer base URL (writes)", Value: config.String(&writerURL)},
+		{Flag: "rounds", Default: "300", Help: "write-then-read rounds", Value: config.Int(&o.Rounds)},
+		{Flag: "lookups", Default: "3", Help: "lookups after each write", Value: config.Int(&o.LookupsPerRound)},
+	}}
+	if done, err := parseLoadtest(t, args, e); done {
 		return err
 	}
-	rr, err := parseRuns(*runs, *subruns)
+	if writerURL == "" {
+		writerURL = readerURL
+	}
+	o.Writer, o.Reader = loadtest.NewClient(writerURL), loadtest.NewClient(readerURL)
+	return loadtest.Freshness(ctx, o, stdout)
+}
+
+func runLoad(ctx context.Context, args []string, e config.Env) error {
+	o := loadtest.DriveOptions{Command: "condcache loadtest run " + strings.Join(args, " "), Stdout: stdout, Progress: stderr}
+	var runs string
+	var subruns int64
+	var rates string
+	t := &config.Table{Command: "condcache loadtest run", Synopsis: "[flags]", Settings: []config.Setting{
+		{Flag: "target", Default: "http://127.0.0.1:8000", Help: "base URL of the server under test", Value: config.String(&o.Target)},
+		{Flag: "workload", Default: "reco", Help: "reco, reco-zipf, farm, browse or mixed (reco plus a writer, every read checked against acknowledged writes)",
+			Value: config.OneOf(&o.Workload, loadtest.Workloads...)},
+		{Flag: "write-rate", Default: "10", Help: "mixed: IOV inserts per second (through the target, which forwards writes)", Value: config.Float(&o.WriteRate)},
+		{Flag: "gt", Default: loadtest.DemoGlobalTag, Help: "global tag the workload reads", Value: config.String(&o.GlobalTag)},
+		{Flag: "runs", Default: "1-300", Help: "run range FIRST-LAST the lookups draw from", Value: config.String(&runs)},
+		{Flag: "subruns", Default: "1", Help: "minors are drawn from [0, subruns)", Value: config.Int64(&subruns)},
+		{Flag: "c", Default: "64", Help: "connections (requests in flight at most)", Value: config.Int(&o.Conns)},
+		{Flag: "rate", Default: "0", Help: "open loop at this many requests/s (0: closed loop)", Value: config.Float(&o.Rate)},
+		{Flag: "rates", DefaultText: "none", Help: "open-loop sweep: comma-separated rates, one run each (draws latency.svg)", Value: config.String(&rates)},
+		{Flag: "d", Default: "10s", Help: "measured time (per target when comparing, per rate when sweeping)", Value: config.Duration(&o.Duration)},
+		{Flag: "warmup", Default: "2s", Help: "unmeasured time first", Value: config.Duration(&o.Warmup)},
+		{Flag: "compare", DefaultText: "none", Help: `second target run side by side: a base URL, or "static" for a built-in fasthttp server answering a fixed body of the target's lookup size`,
+			Value: config.String(&o.Compare)},
+		{Flag: "slices", Default: "5", Help: "alternating slices per target when comparing", Value: config.Int(&o.Slices)},
+		{Flag: "out", DefaultText: "reports/<time>", Help: "report directory", Value: config.String(&o.Out)},
+		{Flag: "prewarm", Default: "false", Help: "look up every run of -runs once before measuring, so that a cache holds every answer", Value: config.Bool(&o.Prewarm)},
+	}}
+	if done, err := parseLoadtest(t, args, e); done {
+		return err
+	}
+	rr, err := parseRuns(runs, subruns)
 	if err != nil {
 		return err
 	}
-	if *prewarm {
-		began := time.Now()
-		if err := loadtest.Prewarm(ctx, *target, *gt, rr, *conns); err != nil {
-			return err
+	o.Runs = rr
+	for _, f := range splitList(rates) {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("-rates: %q is not a positive number", f)
 		}
-		fmt.Fprintf(os.Stderr, "prewarmed %d runs in %v\n", rr.Last-rr.First+1, time.Since(began).Round(time.Millisecond))
+		o.Rates = append(o.Rates, v)
 	}
-	var w loadtest.Workload
-	switch *workload {
-	case "reco":
-		w = loadtest.Reco{GlobalTag: *gt, Runs: rr}
-	case "reco-zipf":
-		w = loadtest.Reco{GlobalTag: *gt, Runs: rr, ZipfS: 1.1}
-	case "farm":
-		w = loadtest.NewFarm(*gt, rr, 0, 0)
-	case "browse":
-		w = loadtest.Browse{GlobalTag: *gt}
-	case "mixed":
-		w = loadtest.NewMixed(loadtest.Reco{GlobalTag: *gt, Runs: rr}, loadtest.NewClient(*target), *writeRate)
-	default:
-		return fmt.Errorf("unknown workload %q (reco, reco-zipf, farm, browse, mixed)", *workload)
-	}
-	if *workload == "mixed" && (*compare != "" || *rates != "") {
-		return errors.New("-workload mixed writes to -target and checks reads against those writes: it runs alone, not with -compare or -rates")
-	}
-	o := loadtest.RunOptions{Target: *target, Workload: w, Connections: *conns, Rate: *rate,
-		Duration: *duration, Warmup: *warmup, Progress: os.Stderr}
-	rep := loadtest.NewReport("condcache loadtest run " + strings.Join(args, " "))
-	switch {
-	case *rates != "":
-		var rs []float64
-		for _, f := range strings.Split(*rates, ",") {
-			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-			if err != nil || v <= 0 {
-				return fmt.Errorf("-rates: %q is not a positive number", f)
-			}
-			rs = append(rs, v)
-		}
-		results, err := loadtest.Sweep(ctx, o, rs)
-		if err != nil {
-			return err
-		}
-		rep.Results = results
-	case *compare != "":
-		other := *compare
-		if other == "static" {
-			st, err := loadtest.StartStaticLike(*target, w)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			other = st.URL
-		}
-		results, err := loadtest.Compare(ctx, o, []string{other, *target}, *slices)
-		if err != nil {
-			return err
-		}
-		rep.AddCompared(results)
-	default:
-		res, err := loadtest.Run(ctx, o)
-		if err != nil {
-			return err
-		}
-		rep.Results = []*loadtest.Result{res}
-	}
-	if err := rep.WriteText(os.Stdout); err != nil {
-		return err
-	}
-	dir := *out
-	if dir == "" {
-		dir = filepath.Join("reports", time.Now().Format("20060102-150405"))
-	}
-	paths, err := rep.Save(dir)
-	if err != nil {
-		return err
-	}
-	fmt.Println("report:", strings.Join(paths, " "))
-	return nil
+	return loadtest.Drive(ctx, o)
 }
 
 // parseRuns reads FIRST-LAST.
@@ -195,35 +156,90 @@ func parseRuns(s string, subruns int64) (loadtest.RunRange, error) {
 	return loadtest.RunRange{First: first, Last: last, Subruns: subruns}, nil
 }
 
-func runGenerate(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("loadtest generate", flag.ContinueOnError)
-	preset := fs.String("preset", "sphenix", "small, sphenix, large, worst or production")
-	dsn := fs.String("dsn", "postgres://condcache@127.0.0.1:15432/condcache?sslmode=disable", "PostgreSQL primary of the target (default: make run's)")
-	prefix := fs.String("prefix", "", "name prefix of the GTs and types (default: the preset's name and the time)")
-	if err := fs.Parse(args); err != nil {
+func runGenerate(ctx context.Context, args []string, e config.Env) error {
+	var (
+		preset      pgdata.Preset
+		dsn, prefix string
+	)
+	t := &config.Table{Command: "condcache loadtest generate", Synopsis: "[flags]", Settings: []config.Setting{
+		{Flag: "preset", Default: "sphenix", Help: "small, sphenix, large, worst or production", Value: presetValue(&preset)},
+		{Flag: "dsn", Default: "postgres://condcache@127.0.0.1:15432/condcache?sslmode=disable", Help: "PostgreSQL primary of the target (default: make run's)",
+			Secret: true, Show: redact.DSN, Value: dsnValue(&dsn)},
+		{Flag: "prefix", DefaultText: "the preset's name and the time", Help: "name prefix of the GTs and types", Value: config.String(&prefix)},
+	}}
+	if done, err := parseLoadtest(t, args, e); done {
 		return err
 	}
-	p, ok := pgdata.PresetNamed(*preset)
-	if !ok {
-		return fmt.Errorf("unknown preset %q", *preset)
+	return pgdata.Generate(ctx, dsn, preset, prefix, stdout, stderr)
+}
+
+// runBench is `condcache loadtest bench` (make bench): pgdata starts the
+// stack with a preset loaded, loadtest measures it.
+func runBench(ctx context.Context, args []string, e config.Env) error {
+	so := pgdata.BenchOptions{Settings: loadStackSettings, Progress: stderr}
+	o := loadtest.BenchOptions{Stdout: stdout, Progress: stderr}
+	t := &config.Table{Command: "condcache loadtest bench", Synopsis: "[flags]",
+		About: "Starts a stack of its own, loads a preset with COPY, and runs reco side by side with the static target:\ncache hits, then uncached, against pgbench's ceiling for the lookup statement.",
+		Settings: []config.Setting{
+			{Flag: "preset", Default: "sphenix", Help: "data set preset", Value: presetValue(&so.Preset)},
+			{Flag: "d", Default: "10s", Help: "measured time per target and case", Value: config.Duration(&o.Duration)},
+			{Flag: "c", Default: "64", Help: "connections", Value: config.Int(&o.Connections)},
+			{Flag: "out", DefaultText: "reports/bench-<time>", Help: "report directory", Value: config.String(&o.Out)},
+		}}
+	if done, err := parseLoadtest(t, args, e); done {
+		return err
 	}
-	if *prefix == "" {
-		*prefix = fmt.Sprintf("%s_%s", p.Name, time.Now().Format("150405"))
+	if o.Out == "" {
+		o.Out = reportDir("bench-")
 	}
-	pool, err := pgxpool.New(ctx, *dsn)
+	o.Preset = so.Preset.Name
+	stack, err := pgdata.StartBench(ctx, so)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	fmt.Fprintf(os.Stderr, "loading %s: %d GT(s) × %d types × %d IOVs = %d rows, then %d clone(s)\n",
-		p.Name, p.GTs, p.Types, p.IOVs, p.Rows(), p.Clones)
-	d, err := pgdata.Load(ctx, pool, p, *prefix)
-	if err != nil {
+	return loadtest.Bench(ctx, stack, o)
+}
+
+// runScaling is `condcache loadtest scaling`: pgdata.Scaling.
+func runScaling(ctx context.Context, args []string, e config.Env) error {
+	o := pgdata.ScalingOptions{Command: "condcache loadtest scaling " + strings.Join(args, " "), Settings: loadStackSettings,
+		Stdout: stdout, Progress: stderr}
+	t := &config.Table{Command: "condcache loadtest scaling", Synopsis: "[flags]",
+		About: "Starts a primary of its own and charts the lookup's SQL cost against table size and against clones sharing the table.",
+		Settings: []config.Setting{
+			{Flag: "presets", Default: "small,sphenix,large,worst", Help: "table-size series: presets, loaded one database each (production: 36M rows, hours)",
+				Value: config.Func("presets", func(s string) error {
+					o.Sizes = nil
+					for _, name := range splitList(s) {
+						p, ok := pgdata.PresetNamed(name)
+						if !ok {
+							return fmt.Errorf("%q is not a preset: small, sphenix, large, worst or production", name)
+						}
+						o.Sizes = append(o.Sizes, p)
+					}
+					return nil
+				})},
+			{Flag: "clone-preset", Default: "sphenix", Help: "clone series: the preset whose GT is cloned", Value: presetValue(&o.Cloned)},
+			{Flag: "clones", Default: "1,2,5,10,20,50,100,200", Help: "clone series: numbers of clones measured (empty: no clone series)",
+				Value: config.Func("counts", func(s string) error {
+					o.CloneSteps = nil
+					for _, item := range splitList(s) {
+						n, err := strconv.Atoi(item)
+						if err != nil || n < 0 {
+							return fmt.Errorf("%q is not a number of clones", item)
+						}
+						o.CloneSteps = append(o.CloneSteps, n)
+					}
+					return nil
+				})},
+			{Flag: "lookups", Default: "1000", Help: "timed lookups per point", Value: config.Int(&o.Lookups)},
+			{Flag: "out", DefaultText: "reports/scaling-<time>", Help: "report directory", Value: config.String(&o.Out)},
+		}}
+	if done, err := parseLoadtest(t, args, e); done {
 		return err
 	}
-	fmt.Printf("loaded %d IOV rows in %.1f s: %.0f rows/s; clone of %s: %.2f s each\n",
-		d.Rows, d.CopySeconds, d.RowsPerSecond, d.GlobalTags[0], d.CloneSeconds)
-	fmt.Printf("global tags: %s\n", strings.Join(d.GlobalTags, " "))
-	fmt.Printf("try: condcache loadtest run -gt %s -runs %d-%d\n", d.GlobalTags[0], d.FirstRun, d.LastRun)
-	return nil
+	if o.Out == "" {
+		o.Out = reportDir("scaling-")
+	}
+	return pgdata.Scaling(ctx, o)
 }

@@ -8,60 +8,79 @@
 //	condcache check     # list stored states that make lookups ambiguous (read-only)
 //	condcache loadtest  # drive running servers: freshness checks, load workloads and reports
 //
-// Every flag has an environment variable as its default (see -h of each
-// subcommand), including Nopayloaddb's own variable names.
+// Each command reads its settings from one table (internal/config): every
+// flag has an environment variable as its default, including Nopayloaddb's
+// own variable names; -h lists them, -print-config shows the effective
+// configuration with secrets masked, and an invalid value stops the
+// command with exit status 2.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/condcache/condcache/internal/config"
 )
 
-func main() {
-	if len(os.Args) < 2 {
+func main() { os.Exit(runMain(os.Args[1:], os.LookupEnv)) }
+
+// runMain runs the command named by args[0] and returns the exit status:
+// 0, 1 when the command failed, 2 for a usage error or an invalid
+// configuration (which names the flag or variable and its value).
+func runMain(args []string, e config.Env) int {
+	if len(args) < 1 {
 		usage()
-		os.Exit(2)
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	var err error
-	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	switch cmd, args := args[0], args[1:]; cmd {
 	case "run":
-		err = runStack(ctx, args, logger)
+		err = runStack(ctx, args, e)
 	case "writer":
-		err = runWriter(ctx, args, logger)
+		err = runWriter(ctx, args, e)
 	case "reader":
-		err = runReader(ctx, args, logger)
+		err = runReader(ctx, args, e)
 	case "migrate":
-		err = runMigrate(ctx, args, logger)
+		err = runMigrate(ctx, args, e)
 	case "loadtest":
-		err = runLoadtest(ctx, args)
+		err = runLoadtest(ctx, args, e)
 	case "check":
 		// Its exit status says whether anything was found.
-		code := runCheck(ctx, args, os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
+		return runCheck(ctx, args, e, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		usage()
-		return
+		return 0
 	default:
-		fmt.Fprintf(os.Stderr, "condcache: unknown command %q\n", cmd)
+		fmt.Fprintf(stderr, "condcache: unknown command %q\n", cmd)
 		usage()
-		os.Exit(2)
+		return 2
 	}
-	if err != nil {
-		logger.Error("condcache "+os.Args[1]+" failed", "err", err)
-		os.Exit(1)
+	var cerr *config.Error
+	switch {
+	case err == nil, errors.Is(err, config.ErrHelp):
+		return 0
+	case errors.As(err, &cerr):
+		fmt.Fprintln(stderr, cerr)
+		return 2
 	}
+	// The command's logger hides its secrets and any credential in the
+	// message (internal/redact).
+	logger := processLogger
+	if logger == nil {
+		logger = newLogger()
+	}
+	logger.Error("condcache "+args[0]+" failed", "err", err)
+	return 1
 }
 
 func usage() {
-	fmt.Fprint(os.Stderr, `usage: condcache <command> [flags]
+	fmt.Fprint(stderr, `usage: condcache <command> [flags]
 
 commands:
   run      start a local stack (PostgreSQL primary + streaming replica, writer,

@@ -2,16 +2,32 @@ package main
 
 import (
 	"context"
-	"flag"
-	"log/slog"
 
+	"github.com/condcache/condcache/internal/config"
+	"github.com/condcache/condcache/internal/redact"
 	cdbsql "github.com/condcache/condcache/sql"
 )
 
-func runMigrate(ctx context.Context, args []string, logger *slog.Logger) error {
-	fs := flag.NewFlagSet("migrate", flag.ExitOnError)
-	primary := fs.String("primary", primaryDSN(), "PostgreSQL primary URL (env CONDCACHE_PRIMARY_DSN, else POSTGRES_*_W)")
-	_ = fs.Parse(args)
-	logger.Info("applying migrations", "primary", redactDSN(*primary))
-	return cdbsql.Migrate(ctx, *primary)
+func migrateTable(primary *string) *config.Table {
+	return &config.Table{Command: "condcache migrate", Synopsis: "[-primary URL]",
+		About:    "Applies the schema migrations to the primary and exits.",
+		Settings: []config.Setting{primaryRow(primary, "PostgreSQL primary URL or keyword/value string")}}
+}
+
+func runMigrate(ctx context.Context, args []string, e config.Env) error {
+	var primary string
+	c, err := migrateTable(&primary).Parse(args, e, stderr)
+	if err != nil {
+		return err
+	}
+	if c.PrintConfig {
+		return printConfig(c)
+	}
+	logger := newLogger(dsnPassword(primary))
+	logger.Info("applying migrations", "primary", redact.DSN(primary))
+	if err := cdbsql.Migrate(ctx, primary); err != nil {
+		return err
+	}
+	logger.Info("migrations applied")
+	return nil
 }

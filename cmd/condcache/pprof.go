@@ -1,19 +1,11 @@
 package main
 
 import (
-	"flag"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 )
-
-// addPprofFlag adds -pprof: an address on which to serve Go's profiler
-// (net/http/pprof), off by default. It is a separate listener so that the
-// API port never exposes it; bind it to loopback.
-func addPprofFlag(fs *flag.FlagSet) *string {
-	return fs.String("pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (default off)")
-}
 
 // startPprof serves the profiler on addr in the background ("" = off).
 func startPprof(addr string, logger *slog.Logger) error {

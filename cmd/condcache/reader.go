@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -12,50 +10,95 @@ import (
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/config"
+	"github.com/condcache/condcache/internal/redact"
 	"github.com/condcache/condcache/reader"
 	cdbsql "github.com/condcache/condcache/sql"
 	"github.com/condcache/condcache/sql/replica"
 )
 
-func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
-	fs := flag.NewFlagSet("reader", flag.ExitOnError)
-	addr := fs.String("addr", envOr("CONDCACHE_READER_ADDR", "127.0.0.1:8000"), "listen address (env CONDCACHE_READER_ADDR)")
-	primary := fs.String("primary", primaryDSN(), "PostgreSQL primary URL, the fallback backend (env CONDCACHE_PRIMARY_DSN, else POSTGRES_*_W)")
-	replicas := fs.String("replicas", replicaDSNs(), "comma-separated replica URLs (env CONDCACHE_REPLICA_DSNS, else POSTGRES_*_R1/_R2)")
-	writerURL := fs.String("writer", envOr("CONDCACHE_WRITER_URL", "http://127.0.0.1:8001"), "writer base URL that write requests are proxied to (env CONDCACHE_WRITER_URL)")
-	mode := fs.String("iov-mode", envOr("CDB_IOV_MODE", "continuous"), "IOV mode, reported by the settings endpoint and used by the consistency check (env CDB_IOV_MODE)")
-	maxLag := fs.Duration("max-lag", envDuration("CONDCACHE_MAX_LAG", time.Second), "skip a replica that has not caught up with the primary for this long (env CONDCACHE_MAX_LAG)")
-	attemptTimeout := fs.Duration("attempt-timeout", envDuration("CONDCACHE_ATTEMPT_TIMEOUT", replica.DefaultAttemptTimeout),
-		"give up a read on a replica that has not answered within this, and fail over (env CONDCACHE_ATTEMPT_TIMEOUT)")
-	maxConns := fs.Int("max-conns", envInt("CONDCACHE_READER_MAX_CONNS", 16), "PostgreSQL pool size per backend (env CONDCACHE_READER_MAX_CONNS)")
-	pprofAddr := addPprofFlag(fs)
-	sf := addServeFlags(fs, "reader")
-	cacheOpts := addCacheFlags(fs)
-	_ = fs.Parse(args)
-	if err := startPprof(*pprofAddr, logger); err != nil {
-		return err
-	}
+// readerSettings is the reader's configuration (docs/operations.md
+// "Reader").
+type readerSettings struct {
+	addr           string
+	primary        string
+	replicas       []string
+	writerURL      string
+	mode           condcache.IOVMode
+	maxLag         time.Duration
+	attemptTimeout time.Duration
+	maxConns       int
+	pprof          string
+	serve          serveSettings
+	cache          cacheSettings
+}
 
-	iovMode, err := condcache.ParseIOVMode(*mode)
+func readerTable(s *readerSettings) *config.Table {
+	rows := []config.Setting{
+		{Flag: "addr", Env: env("CONDCACHE_READER_ADDR"), Default: "127.0.0.1:8000", Help: "listen address", Value: addrValue(&s.addr)},
+		primaryRow(&s.primary, "PostgreSQL primary URL or keyword/value string: the last-resort backend, and the source of the current WAL position"),
+		replicasRow(&s.replicas),
+		writerURLRow(&s.writerURL),
+		iovModeRow(&s.mode, "IOV mode, reported by the settings endpoint and used by the consistency check: keep it equal to the writer's"),
+		{Flag: "max-lag", Env: env("CONDCACHE_MAX_LAG"), Default: "1s", Value: config.Duration(&s.maxLag),
+			Help: "skip a replica that has not caught up with the primary for this long"},
+		{Flag: "attempt-timeout", Env: env("CONDCACHE_ATTEMPT_TIMEOUT"), Default: replica.DefaultAttemptTimeout.String(), Value: config.Duration(&s.attemptTimeout),
+			Help: "give up a read on a replica that has not answered within this, and fail over"},
+		maxConnsRow(&s.maxConns, "reader", "PostgreSQL pool size per backend"),
+		pprofRow(&s.pprof),
+	}
+	rows = append(rows, serveRows(&s.serve, "reader")...)
+	rows = append(rows, cacheRows(&s.cache)...)
+	return &config.Table{Command: "condcache reader", Synopsis: "[flags]", Settings: rows,
+		About: "Serves the read API from the replicas, falling back to the primary; proxies writes to the writer.\nEvery CDB_* variable is answered by the settings endpoint, unless it looks secret."}
+}
+
+func loadReader(args []string, e config.Env) (*readerSettings, *config.Config, error) {
+	s := &readerSettings{}
+	c, err := readerTable(s).Parse(args, e, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, c, nil
+}
+
+// secrets are the values the reader's logs must never show.
+func (s *readerSettings) secrets() []string {
+	out := []string{dsnPassword(s.primary), redisPassword(s.cache.url)}
+	for _, r := range s.replicas {
+		out = append(out, dsnPassword(r))
+	}
+	return out
+}
+
+func runReader(ctx context.Context, args []string, e config.Env) error {
+	s, c, err := loadReader(args, e)
 	if err != nil {
 		return err
 	}
-	poolOpts := cdbsql.PoolOptions{MaxConns: int32(*maxConns), AcquireWait: *sf.poolWait}
-	primaryPool, err := cdbsql.ConnectPool(ctx, *primary, poolOpts)
+	if c.PrintConfig {
+		return printConfig(c)
+	}
+	logger := newLogger(s.secrets()...)
+	if err := startPprof(s.pprof, logger); err != nil {
+		return err
+	}
+	poolOpts := cdbsql.PoolOptions{MaxConns: int32(s.maxConns), AcquireWait: s.serve.poolWait}
+	primaryPool, err := cdbsql.ConnectPool(ctx, s.primary, poolOpts)
 	if err != nil {
-		return fmt.Errorf("connect to the primary %s: %w", redactDSN(*primary), err)
+		return fmt.Errorf("connect to the primary %s: %w", redact.DSN(s.primary), err)
 	}
 	defer primaryPool.Close()
 	var replicaPools []*pgxpool.Pool
-	for _, dsn := range splitList(*replicas) {
+	for _, dsn := range s.replicas {
 		p, err := cdbsql.ConnectPool(ctx, dsn, poolOpts)
 		if err != nil {
-			return fmt.Errorf("connect to the replica %s: %w", redactDSN(dsn), err)
+			return fmt.Errorf("connect to the replica %s: %w", redact.DSN(dsn), err)
 		}
 		defer p.Close()
 		replicaPools = append(replicaPools, p)
 	}
-	rd := cdbsql.NewReader(primaryPool, replicaPools, cdbsql.ReaderOptions{MaxLag: *maxLag, AttemptTimeout: *attemptTimeout, IOVMode: iovMode})
+	rd := cdbsql.NewReader(primaryPool, replicaPools, cdbsql.ReaderOptions{MaxLag: s.maxLag, AttemptTimeout: s.attemptTimeout, IOVMode: s.mode, Logger: logger})
 	rd.Start(ctx)
 	defer rd.Close()
 
@@ -63,13 +106,13 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	rd.RegisterMetrics(reg)
 	var lookupCache condcache.LookupCache
 	var responses condcache.ResponseCache
-	c, err := cacheOpts.open(reg, logger)
+	ch, err := s.cache.open(reg, logger)
 	if err != nil {
 		return err
 	}
-	if c != nil {
-		defer c.Close()
-		lookupCache, responses = c, c
+	if ch != nil {
+		defer ch.Close()
+		lookupCache, responses = ch, ch
 	}
 	sources := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "condcache_lookups_total",
@@ -78,21 +121,24 @@ func runReader(ctx context.Context, args []string, logger *slog.Logger) error {
 	reg.MustRegister(sources)
 
 	srv := reader.New(rd, reader.Config{
-		Addr:          *addr,
-		WriterURL:     *writerURL,
-		IOVMode:       iovMode,
-		Settings:      cdbSettings(),
-		Logger:        logger,
-		Cache:         lookupCache,
-		Responses:     responses,
-		Audit:         rd,
-		Ranges:        rd,
-		Checker:       rd,
-		Metrics:       api.NewHTTPMetrics(reg),
-		Gatherer:      reg,
-		LookupSources: sources,
-		Admission:     sf.admission(*maxConns * (1 + len(replicaPools))),
-		ShutdownDelay: *sf.shutdownDelay,
+		Addr:               s.addr,
+		WriterURL:          s.writerURL,
+		IOVMode:            s.mode,
+		Settings:           cdbSettings(e),
+		Logger:             logger,
+		Cache:              lookupCache,
+		Responses:          responses,
+		Audit:              rd,
+		Checker:            rd,
+		Ranges:             rd,
+		Metrics:            api.NewHTTPMetrics(reg),
+		Gatherer:           reg,
+		LookupSources:      sources,
+		HeaderTimeout:      s.serve.headerTimeout,
+		ReadTimeout:        s.serve.bodyTimeout,
+		MaxRequestBodySize: s.serve.maxBody,
+		Admission:          s.serve.admission(s.maxConns * (1 + len(replicaPools))),
+		ShutdownDelay:      s.serve.shutdownDelay,
 	})
-	return serve(ctx, srv, *addr, *sf.shutdownDelay, *sf.drain, logger, "reader")
+	return serve(ctx, srv, s.addr, s.serve.shutdownDelay, s.serve.drain, logger, "reader")
 }

@@ -3,115 +3,65 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
-	"log/slog"
-	"net/url"
 	"os"
-	"path/filepath"
-	"time"
 
+	"github.com/condcache/condcache/internal/config"
 	"github.com/condcache/condcache/internal/localstack"
 	"github.com/condcache/condcache/loadtest"
 )
 
-// runStack is `make run`: a PostgreSQL primary and a streaming replica from
-// local binaries, the writer and a reader as child processes of this one,
-// demo data, and a clean stop of everything on Ctrl-C.
-func runStack(ctx context.Context, args []string, logger *slog.Logger) error {
-	fs := flag.NewFlagSet("run", flag.ExitOnError)
-	dir := fs.String("dir", envOr("CONDCACHE_STATE_DIR", ".condcache"), "state directory (env CONDCACHE_STATE_DIR)")
-	keep := fs.Bool("keep", false, "keep the databases of the previous run instead of starting fresh")
-	readerAddr := fs.String("reader-addr", envOr("CONDCACHE_READER_ADDR", "127.0.0.1:8000"), "reader address (env CONDCACHE_READER_ADDR)")
-	writerAddr := fs.String("writer-addr", envOr("CONDCACHE_WRITER_ADDR", "127.0.0.1:8001"), "writer address (env CONDCACHE_WRITER_ADDR)")
-	pgPort := fs.Int("pg-port", envInt("CONDCACHE_PG_PORT", 15432), "PostgreSQL primary port; the replica uses the next one (env CONDCACHE_PG_PORT)")
-	redisPort := fs.Int("redis-port", envInt("CONDCACHE_REDIS_PORT", 16379), "Redis port (env CONDCACHE_REDIS_PORT)")
-	demo := fs.Bool("demo", true, "load the demo data set")
-	readerPprof := fs.String("reader-pprof", "", "serve the reader's net/http/pprof on this address, e.g. 127.0.0.1:6060 (default off)")
-	_ = fs.Parse(args)
+// loadStackSettings tune the PostgreSQL servers that `run` and the
+// load-test commands start: the default 128 MB of shared buffers makes a
+// 1M-row clone write out most of what it touches.
+var loadStackSettings = map[string]string{"shared_buffers": "1GB"}
 
-	start := time.Now()
-	state, err := filepath.Abs(*dir)
-	if err != nil {
-		return err
-	}
-	fresh := !*keep
-	if fresh {
-		if err := os.RemoveAll(state); err != nil {
-			return fmt.Errorf("clearing %s: %w", state, err)
-		}
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	stack, err := localstack.Start(ctx, localstack.Options{
-		Dir:          filepath.Join(state, "postgres"),
-		Replicas:     1,
-		PrimaryPort:  *pgPort,
-		ReplicaPorts: []int{*pgPort + 1},
-		Redis:        true,
-		RedisPort:    *redisPort,
-		// make run is what the README's load tests target.
-		Settings: loadStackSettings,
-		Log:      os.Stderr,
-	})
-	if err != nil {
-		return err
-	}
-	defer stack.Stop()
-	const database = "condcache"
-	if err := stack.CreateDatabase(ctx, database); err != nil && fresh {
-		return err
-	}
-	servers, err := stack.StartServers(ctx, localstack.ServerOptions{
-		Binary:     exe,
-		Database:   database,
-		WriterAddr: *writerAddr,
-		ReaderAddr: *readerAddr,
-		LogDir:     state,
-		ReaderArgs: pprofArgs(*readerPprof),
-	})
-	if err != nil {
-		return err
-	}
-	defer servers.Stop()
-	if *demo && fresh {
-		if err := loadtest.LoadDemo(ctx, loadtest.NewClient(servers.ReaderURL)); err != nil {
-			return fmt.Errorf("loading the demo data: %w", err)
-		}
-	}
-	q := url.Values{"gtName": {loadtest.DemoGlobalTag}, "majorIOV": {"150"}, "minorIOV": {"0"}}
-	fmt.Printf(`
-condcache is up (%.1fs):
-  reader      %s   (Nopayloaddb clients' default address)
-  writer      %s
-  primary     %s
-  replica     %s
-  redis       %s
-  metrics     %s/metrics
-  state, logs %s
-
-Try a lookup:
-  curl '%s/api/cdb_rest/payloadiovs/?%s'
-
-Ctrl-C stops everything.
-`, time.Since(start).Seconds(), servers.ReaderURL, servers.WriterURL,
-		stack.Primary.DSN(database), stack.Replicas[0].DSN(database),
-		"redis://"+stack.Redis.Addr()+"/0", servers.ReaderURL, state,
-		servers.ReaderURL, q.Encode())
-	<-ctx.Done()
-	fmt.Fprintln(os.Stderr, "\nstopping condcache...")
-	if err := errors.Join(servers.Stop(), stack.Stop()); err != nil {
-		return err
-	}
-	fmt.Fprintln(os.Stderr, "stopped.")
-	return nil
+func runTable(o *localstack.RunOptions, demo *bool, readerPprof *string) *config.Table {
+	return &config.Table{Command: "condcache run", Synopsis: "[flags]",
+		About: "Starts a local stack (PostgreSQL primary + streaming replica, Redis, writer, reader, demo data)\nfrom local binaries, and stops it all on Ctrl-C.",
+		Settings: []config.Setting{
+			{Flag: "dir", Env: env("CONDCACHE_STATE_DIR"), Default: ".condcache", Help: "state directory (databases and logs)", Value: config.String(&o.Dir)},
+			{Flag: "keep", Default: "false", Help: "keep the databases of the previous run instead of starting fresh", Value: config.Bool(&o.Keep)},
+			{Flag: "reader-addr", Env: env("CONDCACHE_READER_ADDR"), Default: "127.0.0.1:8000", Help: "reader address", Value: addrValue(&o.ReaderAddr)},
+			{Flag: "writer-addr", Env: env("CONDCACHE_WRITER_ADDR"), Default: "127.0.0.1:8001", Help: "writer address", Value: addrValue(&o.WriterAddr)},
+			{Flag: "pg-port", Env: env("CONDCACHE_PG_PORT"), Default: "15432", Help: "PostgreSQL primary port; the replica uses the next one", Value: portValue(&o.PGPort)},
+			{Flag: "redis-port", Env: env("CONDCACHE_REDIS_PORT"), Default: "16379", Help: "Redis port", Value: portValue(&o.RedisPort)},
+			{Flag: "demo", Default: "true", Help: "load the demo data set", Value: config.Bool(demo)},
+			{Flag: "reader-pprof", DefaultText: "off", Help: "serve the reader's net/http/pprof on this address, e.g. 127.0.0.1:6060", Value: addrOrEmpty(readerPprof)},
+			{Env: env("PG_BIN_DIR"), DefaultText: "pg_config --bindir, else the newest /usr/lib/postgresql/*/bin",
+				Help: "directory of the PostgreSQL server binaries", Value: dirValue(&o.PGBinDir)},
+		}}
 }
 
-func pprofArgs(addr string) []string {
-	if addr == "" {
+// dirValue is the path of a directory that exists, or "".
+func dirValue(p *string) config.Value {
+	return config.Func("directory", func(s string) error {
+		if s != "" {
+			if fi, err := os.Stat(s); err != nil || !fi.IsDir() {
+				return errors.New("not a directory")
+			}
+		}
+		*p = s
 		return nil
+	})
+}
+
+// runStack is `condcache run` (make run): localstack.Run.
+func runStack(ctx context.Context, args []string, e config.Env) error {
+	o := localstack.RunOptions{Settings: loadStackSettings, Demo: loadtest.LoadDemoAt, Lookup: loadtest.DemoLookup}
+	var demo bool
+	var readerPprof string
+	c, err := runTable(&o, &demo, &readerPprof).Parse(args, e, stderr)
+	if err != nil {
+		return err
 	}
-	return []string{"-pprof", addr}
+	if c.PrintConfig {
+		return printConfig(c)
+	}
+	if !demo {
+		o.Demo = nil
+	}
+	if readerPprof != "" {
+		o.ReaderArgs = []string{"-pprof", readerPprof}
+	}
+	return localstack.Run(ctx, o)
 }

@@ -2,54 +2,93 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"log/slog"
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/internal/auth"
+	"github.com/condcache/condcache/internal/config"
+	"github.com/condcache/condcache/internal/redact"
 	"github.com/condcache/condcache/internal/relay"
 	cdbsql "github.com/condcache/condcache/sql"
 	"github.com/condcache/condcache/writer"
 )
 
-func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
-	fs := flag.NewFlagSet("writer", flag.ExitOnError)
-	addr := fs.String("addr", envOr("CONDCACHE_WRITER_ADDR", "127.0.0.1:8001"), "listen address (env CONDCACHE_WRITER_ADDR)")
-	primary := fs.String("primary", primaryDSN(), "PostgreSQL primary URL (env CONDCACHE_PRIMARY_DSN, else Nopayloaddb's POSTGRES_*_W)")
-	mode := fs.String("iov-mode", envOr("CDB_IOV_MODE", "continuous"), "IOV mode: continuous or discrete (env CDB_IOV_MODE)")
-	migrate := fs.Bool("migrate", envOr("CONDCACHE_MIGRATE", "true") == "true", "apply schema migrations at start-up (env CONDCACHE_MIGRATE)")
-	maxConns := fs.Int("max-conns", envInt("CONDCACHE_WRITER_MAX_CONNS", 16), "PostgreSQL pool size (env CONDCACHE_WRITER_MAX_CONNS)")
-	pprofAddr := addPprofFlag(fs)
-	sf := addServeFlags(fs, "writer")
-	cacheOpts := addCacheFlags(fs)
-	_ = fs.Parse(args)
-	if err := startPprof(*pprofAddr, logger); err != nil {
-		return err
-	}
+// writerSettings is the writer's configuration (docs/operations.md
+// "Writer").
+type writerSettings struct {
+	addr     string
+	primary  string
+	mode     condcache.IOVMode
+	migrate  bool
+	maxConns int
+	pprof    string
+	serve    serveSettings
+	cache    cacheSettings
+	auth     auth.Settings
+	authCfg  auth.Config // built from auth by load
+}
 
-	iovMode, err := condcache.ParseIOVMode(*mode)
+func writerTable(s *writerSettings) *config.Table {
+	rows := []config.Setting{
+		{Flag: "addr", Env: env("CONDCACHE_WRITER_ADDR"), Default: "127.0.0.1:8001", Help: "listen address", Value: addrValue(&s.addr)},
+		primaryRow(&s.primary, "PostgreSQL primary URL or keyword/value string"),
+		iovModeRow(&s.mode, "IOV mode: continuous ([start, end)) or discrete ([start, end])"),
+		{Flag: "migrate", Env: env("CONDCACHE_MIGRATE"), Default: "true", Help: "apply the schema migrations at start-up", Value: config.Bool(&s.migrate)},
+		maxConnsRow(&s.maxConns, "writer", "PostgreSQL pool size"),
+		pprofRow(&s.pprof),
+	}
+	rows = append(rows, serveRows(&s.serve, "writer")...)
+	rows = append(rows, cacheRows(&s.cache)...)
+	rows = append(rows, authRows(&s.auth)...)
+	return &config.Table{Command: "condcache writer", Synopsis: "[flags]", Settings: rows,
+		About: "Serves the write API against the PostgreSQL primary: every write one transaction; migrates at start-up;\nruns the invalidation relay."}
+}
+
+// loadWriter reads the writer's configuration from args and env, and
+// checks it whole: start-up stops on any invalid value.
+func loadWriter(args []string, e config.Env) (*writerSettings, *config.Config, error) {
+	s := &writerSettings{}
+	c, err := writerTable(s).Parse(args, e, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.authCfg, err = auth.Load(s.auth); err != nil {
+		return nil, nil, &config.Error{Command: "condcache writer", Problems: []string{err.Error()}}
+	}
+	return s, c, nil
+}
+
+// secrets are the values the writer's logs must never show.
+func (s *writerSettings) secrets() []string {
+	return []string{dsnPassword(s.primary), redisPassword(s.cache.url), s.auth.Secret}
+}
+
+func runWriter(ctx context.Context, args []string, e config.Env) error {
+	s, c, err := loadWriter(args, e)
 	if err != nil {
 		return err
 	}
-	authCfg, err := auth.ConfigFromEnv()
-	if err != nil {
+	if c.PrintConfig {
+		return printConfig(c)
+	}
+	logger := newLogger(s.secrets()...)
+	if err := startPprof(s.pprof, logger); err != nil {
 		return err
 	}
-	pool, err := cdbsql.ConnectPool(ctx, *primary, cdbsql.PoolOptions{MaxConns: int32(*maxConns), AcquireWait: *sf.poolWait})
+	pool, err := cdbsql.ConnectPool(ctx, s.primary, cdbsql.PoolOptions{MaxConns: int32(s.maxConns), AcquireWait: s.serve.poolWait})
 	if err != nil {
-		return fmt.Errorf("connect to the primary %s: %w", redactDSN(*primary), err)
+		return fmt.Errorf("connect to the primary %s: %w", redact.DSN(s.primary), err)
 	}
 	defer pool.Close()
 	// The writer is useless without its primary, which an orchestrator may
 	// start at the same time: wait for it, then migrate.
-	if *migrate {
-		logger.Info("applying migrations", "primary", redactDSN(*primary))
+	if s.migrate {
+		logger.Info("applying migrations", "primary", redact.DSN(s.primary))
 	}
-	err = cdbsql.Await(ctx, "primary", *primary, logger, func(ctx context.Context) error {
-		if *migrate {
-			return cdbsql.Migrate(ctx, *primary)
+	err = cdbsql.Await(ctx, "primary", s.primary, logger, func(ctx context.Context) error {
+		if s.migrate {
+			return cdbsql.Migrate(ctx, s.primary)
 		}
 		return pool.Ping(ctx)
 	})
@@ -62,8 +101,8 @@ func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 
 	reg := newRegistry()
-	store := cdbsql.NewStore(pool, iovMode)
-	c, err := cacheOpts.open(reg, logger)
+	store := cdbsql.NewStore(pool, s.mode)
+	ch, err := s.cache.open(reg, logger)
 	if err != nil {
 		return err
 	}
@@ -71,13 +110,13 @@ func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
 	// writes made behind its back; without a cache it only empties the
 	// outbox.
 	var relayCache relay.Cache
-	if c != nil {
-		defer c.Close()
-		relayCache = c
+	if ch != nil {
+		defer ch.Close()
+		relayCache = ch
 	}
 	rl := relay.New(cdbsql.NewOutbox(pool), relayCache, logger, reg)
-	if c != nil {
-		store.SetInvalidator(c, func(err error) {
+	if ch != nil {
+		store.SetInvalidator(ch, func(err error) {
 			logger.Warn("invalidation left to the relay", "err", err)
 			rl.Kick()
 		})
@@ -85,19 +124,22 @@ func runWriter(ctx context.Context, args []string, logger *slog.Logger) error {
 	go rl.Run(ctx)
 
 	srv, err := writer.New(store, writer.Config{
-		Addr:     *addr,
-		Auth:     authCfg,
-		IOVMode:  iovMode,
+		Addr:     s.addr,
+		Auth:     s.authCfg,
+		IOVMode:  s.mode,
 		Logger:   logger,
 		Metrics:  api.NewHTTPMetrics(reg),
 		Gatherer: reg,
 		Ready:    pool.Ping,
 
-		Admission:     sf.admission(*maxConns),
-		ShutdownDelay: *sf.shutdownDelay,
+		HeaderTimeout:      s.serve.headerTimeout,
+		ReadTimeout:        s.serve.bodyTimeout,
+		MaxRequestBodySize: s.serve.maxBody,
+		Admission:          s.serve.admission(s.maxConns),
+		ShutdownDelay:      s.serve.shutdownDelay,
 	})
 	if err != nil {
 		return err
 	}
-	return serve(ctx, srv, *addr, *sf.shutdownDelay, *sf.drain, logger, "writer")
+	return serve(ctx, srv, s.addr, s.serve.shutdownDelay, s.serve.drain, logger, "writer")
 }

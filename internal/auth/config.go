@@ -85,11 +85,28 @@ func ConfigFromEnv() (Config, error) {
 	if !ok {
 		secret = DefaultSecret
 	}
-	cfg, err := parseConfig(os.Getenv("CDB_AUTH_CLASS"), secret, os.Getenv("CDB_PERMISSION_PLUGIN_CLASS"))
+	return Load(Settings{
+		AuthClass: os.Getenv("CDB_AUTH_CLASS"), Secret: secret, Plugin: os.Getenv("CDB_PERMISSION_PLUGIN_CLASS"),
+		PublicKeyFile: os.Getenv(EnvPublicKeyFile), JWKSFile: os.Getenv(EnvJWKSFile), AllowHS256: os.Getenv(EnvAllowHS256),
+	})
+}
+
+// Settings are the values of the authentication variables, as a
+// configuration table read them ("" for an unset one, except Secret,
+// which is DefaultSecret when JWT_SECRET is unset).
+type Settings struct {
+	AuthClass, Secret, Plugin           string
+	PublicKeyFile, JWKSFile, AllowHS256 string
+}
+
+// Load builds the Config of s as ConfigFromEnv does: key files are read
+// and checked, and every error names the variable at fault.
+func Load(s Settings) (Config, error) {
+	cfg, err := parseConfig(s.AuthClass, s.Secret, s.Plugin)
 	if err != nil {
 		return Config{}, err
 	}
-	if err := cfg.loadKeys(os.Getenv(EnvPublicKeyFile), os.Getenv(EnvJWKSFile), os.Getenv(EnvAllowHS256)); err != nil {
+	if err := cfg.loadKeys(s.PublicKeyFile, s.JWKSFile, s.AllowHS256); err != nil {
 		return Config{}, err
 	}
 	if err := cfg.validate(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/condcache/condcache/internal/localstack"
+	"github.com/condcache/condcache/internal/testbuild"
 )
 
 var binary string
@@ -22,7 +23,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	if binary, err = localstack.BuildCondcache(dir); err != nil {
+	if binary, err = testbuild.Condcache(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -175,17 +173,4 @@ func addrOrFree(addr string) (string, error) {
 		return "", err
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
-}
-
-// BuildCondcache builds the condcache command into dir, for tests that run
-// it as a separate process (the build's output goes to stderr), and returns
-// its path.
-func BuildCondcache(dir string) (string, error) {
-	bin := filepath.Join(dir, "condcache")
-	build := exec.Command("go", "build", "-o", bin, "github.com/condcache/condcache/cmd/condcache")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return "", fmt.Errorf("building condcache: %w", err)
-	}
-	return bin, nil
 }

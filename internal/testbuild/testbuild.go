@@ -1,0 +1,24 @@
+// Package testbuild builds the condcache command for tests that run it as
+// a separate process (internal/e2e, internal/faults). It runs the Go
+// toolchain, so only tests may import it: the shipped binary never does
+// (.ci/check-layers fails when a non-test package links it).
+package testbuild
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// Condcache builds the condcache command into dir (the build's output goes
+// to stderr) and returns its path.
+func Condcache(dir string) (string, error) {
+	bin := filepath.Join(dir, "condcache")
+	build := exec.Command("go", "build", "-o", bin, "github.com/condcache/condcache/cmd/condcache")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("building condcache: %w", err)
+	}
+	return bin, nil
+}
