@@ -38,11 +38,11 @@ type v2Payload struct {
 }
 
 type v2LookupAnswer struct {
-	GlobalTag  string      `json:"global_tag"`
-	Status     string      `json:"status"`
-	Generation int64       `json:"generation"`
-	Point      v2Point     `json:"point"`
-	AsOf       *string     `json:"asof"`
+	GlobalTag  string  `json:"global_tag"`
+	Status     string  `json:"status"`
+	Generation int64   `json:"generation"`
+	Point      v2Point `json:"point"`
+	AsOf       *string `json:"asof"`
 	Valid      struct{ From, Until *v2Point }
 	Digest     string      `json:"digest"`
 	Payloads   []v2Payload `json:"payloads"`
