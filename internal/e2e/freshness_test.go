@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -516,5 +518,46 @@ func TestFreshMixedWorkload(t *testing.T) {
 	}
 	if writes < 20 || reads < 100 {
 		t.Errorf("too little load to tell: %d reads, %d writes", reads, writes)
+	}
+}
+
+// TestFreshV2Reads (points 1 and 2 for the v2 reads): after a write
+// acknowledged by the writer, the very next range, GT digest, diff and v2
+// lookup through the reader reflect it, although the replica is 2 s behind
+// and Redis held the previous answers of the range and the digest.
+func TestFreshV2Reads(t *testing.T) {
+	ls := lateTopology(t)
+	r := newClient(t, ls.servers.ReaderURL)
+	w := newClient(t, ls.servers.WriterURL)
+	gt, pt := w.mkGT("unlocked"), w.mkPT()
+	writeIOV(r, w, gt, pt, uniqz("first"), P{0, 0})
+	frozen := uniqz("frozen")
+	w.ok("POST", "cloneGlobalTag/"+gt+"/"+frozen, rawJSON("null"))
+	g := url.QueryEscape(gt)
+	paths := map[string]string{
+		"range":  "/api/v2/range?gt=" + g + "&from=0&to=0",
+		"digest": "/api/v2/gt/" + url.PathEscape(gt) + "/digest",
+		"diff":   "/api/v2/diff?a=" + url.QueryEscape(frozen) + "&b=" + g,
+		"lookup": "/api/v2/lookup?gt=" + g + "&major=0&minor=1000",
+	}
+	prev := map[string]string{}
+	for i := range 10 {
+		for name, path := range paths {
+			for range 3 { // warm Redis and the replica
+				if b := string(r.ok("GET", path, nil).Body); prev[name] != "" && b != prev[name] {
+					t.Fatalf("round %d: %s changed without a write", i, name)
+				}
+			}
+			prev[name] = string(r.ok("GET", path, nil).Body)
+		}
+		u := fmt.Sprintf("%s_%d", uniqz("fresh"), i)
+		writeIOV(r, w, gt, pt, u, P{0, int64(i + 1)})
+		for name, path := range paths {
+			b := string(r.ok("GET", path, nil).Body)
+			if b == prev[name] || !strings.Contains(b, u) && name != "digest" {
+				t.Fatalf("round %d: %s right after the acknowledged write of %s: %s", i, name, u, b)
+			}
+			prev[name] = b
+		}
 	}
 }
