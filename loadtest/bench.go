@@ -94,6 +94,14 @@ func Bench(ctx context.Context, stack BenchStack, o BenchOptions) error {
 	if err := rep.WriteText(stdout); err != nil {
 		return err
 	}
+	// A job's whole run range in one call, against one lookup per run, on
+	// the uncached reader (a job's first look at its runs).
+	upTo := min(first+999, runs.Last)
+	rvl, err := MeasureRangeVsLookups(ctx, stack.UncachedReaderURL(), w.GlobalTag, first, upTo)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "range vs lookups, uncached reader:", rvl)
 	paths, err := rep.Save(o.Out)
 	if err != nil {
 		return err
