@@ -116,6 +116,7 @@ func (s *Server) newRouter() *router.Router {
 			r.Handle(rt.Method, path, s.cfg.Metrics.Instrument(rt.Name, s.handle(rt.Name, h)))
 		}
 	}
+	s.v2Routes(r)
 	api.GET(r, api.HealthzPath, named("healthz", api.Healthz))
 	api.GET(r, api.ReadyzPath, named("readyz", api.ReadyHandler(s.base, s.stopping, s.cfg.ReadyTimeout, s.cfg.Ready, s.log)))
 	if s.cfg.Gatherer != nil {
