@@ -1,27 +1,12 @@
-// Package syncbuf is a bytes.Buffer safe for concurrent use, for tests that
-// capture the log of a server whose goroutines write while the test reads.
+// Package syncbuf is the old name of testkit.Buffer, a bytes.Buffer safe for
+// concurrent use, for tests that capture the log of a server whose
+// goroutines write while the test reads.
+//
+// Deprecated: use testkit.Buffer. This alias stays only while
+// cmd/condcache's tests still import it; delete the package then.
 package syncbuf
 
-import (
-	"bytes"
-	"sync"
-)
+import "github.com/condcache/condcache/internal/testkit"
 
-// Buffer is a bytes.Buffer behind a mutex; the zero value is ready to use.
-type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-// String returns what was written so far.
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// Buffer is testkit.Buffer.
+type Buffer = testkit.Buffer
