@@ -166,6 +166,12 @@ func (e *storeEnv) count(query string, args ...any) int64 {
 	return n
 }
 
+// lockWaits is how many sessions on the test's database wait for a lock.
+func (e *storeEnv) lockWaits() int64 {
+	e.t.Helper()
+	return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+}
+
 // snapshot is the full content of every table, to prove a failed write
 // changed nothing.
 func (e *storeEnv) snapshot() string {
