@@ -70,7 +70,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	if err := tp.stack.Primary.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the writer is ready again", func() bool {
+	poll.Eventually(t, 30*time.Second, "the writer is ready again", func() bool {
 		status, _, err := call("GET", writer+"/readyz", nil)
 		return err == nil && status == 200
 	})
