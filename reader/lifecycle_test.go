@@ -2,16 +2,15 @@ package reader
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 // TestShutdownSequence: on Shutdown, /readyz turns 503 at once while the
@@ -59,21 +58,7 @@ func TestShutdownSequence(t *testing.T) {
 		t.Errorf("readyz right after Shutdown started: %d %s %v; want 503 while still accepting", status, body, err)
 	}
 
-	// A connection that reached the backlog just as the listener closed is
-	// reset rather than refused: keep dialling until one is refused.
-	refused := false
-	var lastErr error
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !refused; time.Sleep(5 * time.Millisecond) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			refused, lastErr = errors.Is(err, syscall.ECONNREFUSED), err
-			continue
-		}
-		c.Close()
-	}
-	if !refused {
-		t.Fatalf("new connections were not refused after the shutdown delay (last dial error: %v)", lastErr)
-	}
+	testkit.WaitRefused(t, addr, 5*time.Second)
 	if waited := time.Since(shutdownStart); waited < delay {
 		t.Errorf("connections refused %v after Shutdown, before the %v delay", waited, delay)
 	}
