@@ -2,8 +2,8 @@
 // polling until a condition holds (Eventually), a TestMain that starts the
 // local stack (Main), a Redis of its own for tests that need no PostgreSQL
 // (StartRedis), a concurrency-safe log buffer (Buffer), serving an
-// in-process server for a test (Serve), and the network checks of the
-// lifecycle tests (WaitRefused, FreePort).
+// in-process server for a test (Serve), and the servers' lifecycle checks
+// (CheckShutdown, WaitRefused, FreePort).
 //
 // Only _test.go files import it (.ci/check-layers checks this): the
 // shipped binary never links it.
