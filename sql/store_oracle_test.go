@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/condcache/condcache"
-	"github.com/condcache/condcache/internal/testkit"
 	cdbsql "github.com/condcache/condcache/sql"
 )
 
@@ -899,14 +898,7 @@ func TestStoreOracleStatusChangeWhileWaiting(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- op() }()
 			// Wait until the write waits for that lock, then commit.
-			testkit.Eventually(t, 20*time.Second, "the write waits for the GT lock", func() bool {
-				select {
-				case err := <-done:
-					t.Fatalf("the write did not wait for the status change: %v", err)
-				default:
-				}
-				return e.lockWaits() > 0
-			})
+			e.waitForLockWait("the write", done)
 			if err := change.Commit(e.ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -966,14 +958,7 @@ func TestStoreOracleCloneWhileWaiting(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { _, err := e.store.CloneGlobalTag(e.ctx, "G", "C"); done <- err }()
-	testkit.Eventually(t, 20*time.Second, "the clone waits", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("the clone did not wait: %v", err)
-		default:
-		}
-		return e.lockWaits() > 0
-	})
+	e.waitForLockWait("the clone", done)
 	// While the clone waits: swap list A, then attach to list B.
 	if _, err := e.store.AttachPayloadList(e.ctx, "G", a2.Name); err != nil {
 		t.Fatal(err)
