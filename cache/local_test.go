@@ -2,6 +2,7 @@ package cache
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/condcache/condcache"
@@ -95,19 +96,35 @@ func TestLocalTrimsASingleLargeGT(t *testing.T) {
 	}
 }
 
-// A copy lives no longer than the cache TTL.
+// A copy lives no longer than the cache TTL, and a refill starts its time
+// again (on synctest's fake clock, so the boundary is exact).
 func TestLocalCopyExpires(t *testing.T) {
-	l := newLocal(1<<20, 50*time.Millisecond)
-	l.put("G", false, key(0), key(10), condcache.CachedLookup{Generation: 1, Body: []byte("x")}, 1)
-	if _, _, ok := l.find("G", key(5), false); !ok {
-		t.Fatal("fresh copy not found")
-	}
-	time.Sleep(80 * time.Millisecond)
-	if _, _, ok := l.find("G", key(5), false); ok {
-		t.Error("a copy older than the TTL was served")
-	}
-	l.put("G", false, key(0), key(10), condcache.CachedLookup{Generation: 1, Body: []byte("y")}, 1)
-	if got, _, ok := l.find("G", key(5), false); !ok || string(got.Body) != "y" {
-		t.Errorf("a refilled copy: %q %v", got.Body, ok)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const ttl = time.Minute
+		l := newLocal(1<<20, ttl)
+		l.put("G", false, key(0), key(10), condcache.CachedLookup{Generation: 1, Body: []byte("x")}, 1)
+		if _, _, ok := l.find("G", key(5), false); !ok {
+			t.Fatal("fresh copy not found")
+		}
+		time.Sleep(ttl - time.Millisecond)
+		if _, _, ok := l.find("G", key(5), false); !ok {
+			t.Fatal("a copy younger than the TTL was not served")
+		}
+		time.Sleep(2 * time.Millisecond)
+		if _, _, ok := l.find("G", key(5), false); ok {
+			t.Error("a copy older than the TTL was served")
+		}
+		l.put("G", false, key(0), key(10), condcache.CachedLookup{Generation: 1, Body: []byte("y")}, 1)
+		if got, _, ok := l.find("G", key(5), false); !ok || string(got.Body) != "y" {
+			t.Errorf("a refilled copy: %q %v", got.Body, ok)
+		}
+		time.Sleep(ttl - time.Millisecond)
+		if _, _, ok := l.find("G", key(5), false); !ok {
+			t.Error("a refilled copy expired with the copy it replaced")
+		}
+		time.Sleep(2 * time.Millisecond)
+		if _, _, ok := l.find("G", key(5), false); ok {
+			t.Error("a refilled copy outlived the TTL")
+		}
+	})
 }

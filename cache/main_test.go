@@ -2,47 +2,25 @@ package cache_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/condcache/condcache/internal/localstack"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
-// One real Redis for the package (and, since localstack always has one, a
-// PostgreSQL primary nobody uses here). Tests isolate themselves by GT name,
-// or by Redis database number when they touch the epoch, which is global to
-// a database.
-var redisAddr string
+// One real Redis of its own for the package, and no PostgreSQL. Tests
+// isolate themselves by GT name, or by Redis database number when they
+// touch the epoch, which is global to a database.
+var redisServer *testkit.Redis
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "condcache-cache-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	st, err := localstack.Start(ctx, localstack.Options{Dir: dir, Redis: true, Fast: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting Redis:", err)
-		return 1
-	}
-	defer st.Stop()
-	redisAddr = st.Redis.Addr()
-	return m.Run()
+func TestMain(m *testing.M) {
+	testkit.Main(m, testkit.Options{Name: "cache", Redis: true}, func(_ context.Context, env *testkit.Env) error {
+		redisServer = env.Redis
+		return nil
+	})
 }
-
-var seq atomic.Int64
-
-func uniq(prefix string) string { return fmt.Sprintf("%s_%d", prefix, seq.Add(1)) }
 
 var dbSeq atomic.Int64
 
@@ -54,7 +32,7 @@ func freshDB(t *testing.T) string {
 	if n > 15 {
 		t.Fatal("out of Redis databases: give this test a shared one")
 	}
-	return fmt.Sprintf("redis://%s/%d", redisAddr, n)
+	return redisServer.URL(int(n))
 }
 
 // restartRedis empties the Redis database at url, as a restart of a Redis

@@ -5,6 +5,7 @@ import (
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/cache"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 func getResp(t *testing.T, c *cache.Cache, scope, key string) condcache.CachedResponse {
@@ -37,7 +38,7 @@ func wantResp(t *testing.T, got condcache.CachedResponse, state condcache.CacheS
 // mark and by a publish.
 func TestGTResponses(t *testing.T) {
 	c := open(t, sharedURL(), cache.Options{})
-	gt := uniq("resp")
+	gt := testkit.Uniq("resp")
 	publish(t, c, gt, 5)
 	miss := getResp(t, c, gt, "/gtPayloadLists/x")
 	wantResp(t, miss, condcache.CacheMiss, "")

@@ -15,6 +15,7 @@ import (
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/admission"
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 // gatedService is the fake whose PayloadTypes waits for gate to close (or
@@ -45,12 +46,7 @@ func serveReader(t *testing.T, svc condcache.ReadService, cfg Config) (*Server, 
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	srv := New(svc, cfg)
 	ln := fasthttputil.NewInmemoryListener()
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	testkit.Serve(t, srv, ln)
 	return srv, &fasthttp.HostClient{
 		Addr:                   "reader.test",
 		Dial:                   func(string) (net.Conn, error) { return ln.Dial() },

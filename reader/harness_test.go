@@ -1,7 +1,6 @@
 package reader
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net"
@@ -11,7 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
-	"github.com/condcache/condcache/internal/syncbuf"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 // testReader is a reader served on an in-memory listener, with a client
@@ -21,27 +20,16 @@ type testReader struct {
 	srv    *Server
 	svc    *fakeService
 	client *fasthttp.HostClient
-	logs   *syncbuf.Buffer
+	logs   *testkit.Buffer
 }
 
 func newTestReader(t *testing.T, svc *fakeService, cfg Config) *testReader {
 	t.Helper()
-	logs := &syncbuf.Buffer{}
+	logs := &testkit.Buffer{}
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := New(svc, cfg)
 	ln := fasthttputil.NewInmemoryListener()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	testkit.Serve(t, srv, ln)
 	return &testReader{
 		t:   t,
 		srv: srv,
@@ -119,16 +107,4 @@ func (a *answer) detail(t *testing.T) (detail, code string) {
 	detail, _ = m["detail"].(string)
 	code, _ = m["code"].(string)
 	return detail, code
-}
-
-// waitFor polls cond for up to 5 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

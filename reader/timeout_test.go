@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/condcache/condcache/internal/api"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 func TestTimeoutEndsOnShutdown(t *testing.T) {
 	r := newTestReader(t, &fakeService{}, Config{TimeoutEndpointWait: time.Hour})
 	done := make(chan *answer, 1)
 	go func() { done <- r.get(api.Prefix + "timeout") }()
-	waitFor(t, "the timeout call to wait", func() bool { return r.srv.timeoutWaiters.Load() == 1 })
+	testkit.Eventually(t, 5*time.Second, "the timeout call to wait", func() bool { return r.srv.timeoutWaiters.Load() == 1 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -62,13 +63,13 @@ func TestTimeoutEndsWhenClientDisconnects(t *testing.T) {
 	if _, err := conn.Write([]byte(req + req)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the timeout call to wait", func() bool { return srv.timeoutWaiters.Load() == 1 })
+	testkit.Eventually(t, 5*time.Second, "the timeout call to wait", func() bool { return srv.timeoutWaiters.Load() == 1 })
 	time.Sleep(50 * time.Millisecond)
 	if srv.timeoutWaiters.Load() != 1 {
 		t.Fatal("a connected client was taken for gone")
 	}
 	conn.Close()
-	waitFor(t, "the timeout call to notice the disconnect", func() bool { return srv.timeoutWaiters.Load() == 0 })
+	testkit.Eventually(t, 5*time.Second, "the timeout call to notice the disconnect", func() bool { return srv.timeoutWaiters.Load() == 0 })
 }
 
 func TestTimeoutAnswersAfterItsWait(t *testing.T) {
@@ -100,7 +101,7 @@ func TestTimeoutCapsWaiters(t *testing.T) {
 	r := newTestReader(t, &fakeService{}, Config{TimeoutEndpointWait: time.Hour, MaxTimeoutWaiters: 1})
 	first := make(chan *answer, 1)
 	go func() { first <- r.get(api.Prefix + "timeout") }()
-	waitFor(t, "the first timeout call to wait", func() bool { return r.srv.timeoutWaiters.Load() == 1 })
+	testkit.Eventually(t, 5*time.Second, "the first timeout call to wait", func() bool { return r.srv.timeoutWaiters.Load() == 1 })
 	a := r.get(api.Prefix + "timeout")
 	if _, code := a.detail(t); a.status != 503 || code != "unavailable" {
 		t.Errorf("second timeout call answered %d %s", a.status, a.body)

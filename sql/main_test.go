@@ -6,11 +6,11 @@ import (
 	"os"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/condcache/condcache/internal/localstack"
+	"github.com/condcache/condcache/internal/testkit"
 	cdbsql "github.com/condcache/condcache/sql"
 )
 
@@ -19,31 +19,17 @@ import (
 var stack *localstack.Stack
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "condcache-sql-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	stack, err = localstack.Start(ctx, localstack.Options{Dir: dir, Replicas: 1, Fast: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting PostgreSQL for the sql tests:", err)
-		return 1
-	}
-	defer stack.Stop()
-	return m.Run()
+	testkit.Main(m, testkit.Options{Name: "sql", Stack: &localstack.Options{Replicas: 1}},
+		func(_ context.Context, env *testkit.Env) error {
+			stack = env.Stack
+			return nil
+		})
 }
 
 var dbSeq atomic.Int64
 
 // testDB creates a fresh, migrated database on the shared primary and
-// returns its name; it is dropped with the test.
+// returns its name; it goes with the stack's directory after the tests.
 func testDB(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()

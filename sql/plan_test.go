@@ -3,12 +3,14 @@ package sql_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/condcache/condcache/internal/testkit"
 	cdbsql "github.com/condcache/condcache/sql"
 )
 
@@ -155,8 +157,7 @@ func TestLookupPlan(t *testing.T) {
 // may not be enough.
 func allVisible(t *testing.T, ctx context.Context, p *pgxpool.Pool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testkit.Poller(200*time.Millisecond).EventuallyNil(t, 30*time.Second, "every page all-visible after VACUUM", func() error {
 		if _, err := p.Exec(ctx, `VACUUM "PayloadIOV"`); err != nil {
 			t.Fatal(err)
 		}
@@ -164,12 +165,9 @@ func allVisible(t *testing.T, ctx context.Context, p *pgxpool.Pool) {
 		if err := p.QueryRow(ctx, `SELECT relpages, relallvisible FROM pg_class WHERE oid = '"PayloadIOV"'::regclass`).Scan(&pages, &visible); err != nil {
 			t.Fatal(err)
 		}
-		if visible == pages {
-			return
+		if visible != pages {
+			return fmt.Errorf("%d of %d pages are all-visible", visible, pages)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after VACUUM, %d of %d pages are all-visible", visible, pages)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 }

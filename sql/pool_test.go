@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/condcache/condcache"
-	"github.com/condcache/condcache/internal/syncbuf"
+	"github.com/condcache/condcache/internal/testkit"
 	cdbsql "github.com/condcache/condcache/sql"
 )
 
@@ -88,7 +88,7 @@ func TestAcquireWait(t *testing.T) {
 // DSN's port, and succeeds once the database is reachable there.
 func TestAwaitClosedPortThenListener(t *testing.T) {
 	db := testDB(t)
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	u, err := url.Parse(stack.Primary.DSN(db))
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestAwaitClosedPortThenListener(t *testing.T) {
 	u.User = url.UserPassword(u.User.Username(), "hunter2")
 	dsn := u.String()
 
-	var logs syncbuf.Buffer
+	var logs testkit.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -108,13 +108,14 @@ func TestAwaitClosedPortThenListener(t *testing.T) {
 	}()
 
 	want := fmt.Sprintf("waiting for the primary at 127.0.0.1:%d", port)
-	for !strings.Contains(logs.String(), want) {
+	testkit.Eventually(t, time.Minute, "Await logs "+want, func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("Await returned %v before the database was reachable; logs:\n%s", err, logs.String())
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
-	}
+		return strings.Contains(logs.String(), want)
+	})
 	forward(t, port, target)
 	if err := <-done; err != nil {
 		t.Fatalf("Await: %v\n%s", err, logs.String())
@@ -127,7 +128,7 @@ func TestAwaitClosedPortThenListener(t *testing.T) {
 // TestAwaitGivesUp: a refusal that waiting will not fix (a database that
 // does not exist) ends Await at once; a context that ends ends it too.
 func TestAwaitGivesUp(t *testing.T) {
-	var logs syncbuf.Buffer
+	var logs testkit.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -143,22 +144,11 @@ func TestAwaitGivesUp(t *testing.T) {
 
 	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancelShort()
-	closed := fmt.Sprintf("postgres://u@127.0.0.1:%d/x?sslmode=disable&connect_timeout=1", freePort(t))
+	closed := fmt.Sprintf("postgres://u@127.0.0.1:%d/x?sslmode=disable&connect_timeout=1", testkit.FreePort(t))
 	err = cdbsql.Await(short, "primary", closed, log, func(ctx context.Context) error { return cdbsql.Migrate(ctx, closed) })
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Await past its context: %v", err)
 	}
-}
-
-// freePort returns a port nothing listens on (for now).
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // forward listens on port and relays every connection to target, until

@@ -7,11 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/testkit"
 	cdbsql "github.com/condcache/condcache/sql"
 )
 
@@ -164,6 +166,21 @@ func (e *storeEnv) count(query string, args ...any) int64 {
 		e.t.Fatalf("%s: %v", query, err)
 	}
 	return n
+}
+
+// waitForLockWait waits until a session on the test's database waits for
+// a lock: what, whose outcome done gets, is held up. It fails the test when
+// what ends first.
+func (e *storeEnv) waitForLockWait(what string, done <-chan error) {
+	e.t.Helper()
+	testkit.Eventually(e.t, 20*time.Second, what+" waits for a lock", func() bool {
+		select {
+		case err := <-done:
+			e.t.Fatalf("%s did not wait for the lock: %v", what, err)
+		default:
+		}
+		return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) > 0
+	})
 }
 
 // snapshot is the full content of every table, to prove a failed write

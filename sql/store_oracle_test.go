@@ -898,18 +898,7 @@ func TestStoreOracleStatusChangeWhileWaiting(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- op() }()
 			// Wait until the write waits for that lock, then commit.
-			deadline := time.Now().Add(20 * time.Second)
-			for e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) == 0 {
-				select {
-				case err := <-done:
-					t.Fatalf("the write did not wait for the status change: %v", err)
-				default:
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the write never waited for the GT lock")
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			e.waitForLockWait("the write", done)
 			if err := change.Commit(e.ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -969,18 +958,7 @@ func TestStoreOracleCloneWhileWaiting(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { _, err := e.store.CloneGlobalTag(e.ctx, "G", "C"); done <- err }()
-	deadline := time.Now().Add(20 * time.Second)
-	for e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) == 0 {
-		select {
-		case err := <-done:
-			t.Fatalf("the clone did not wait: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the clone never waited")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	e.waitForLockWait("the clone", done)
 	// While the clone waits: swap list A, then attach to list B.
 	if _, err := e.store.AttachPayloadList(e.ctx, "G", a2.Name); err != nil {
 		t.Fatal(err)

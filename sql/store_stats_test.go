@@ -1,10 +1,12 @@
 package sql_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/testkit"
 	cdbsql "github.com/condcache/condcache/sql"
 )
 
@@ -62,16 +64,11 @@ func TestLargeCloneRefreshesStatistics(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.store.WaitStatistics()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		a, v := analyzed()
-		if a.After(before) && v.After(before) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after a %d-row clone: last ANALYZE %v, last VACUUM %v; want both after %v",
+	testkit.Poller(100*time.Millisecond).EventuallyNil(t, 10*time.Second, "ANALYZE and VACUUM after the large clone", func() error {
+		if a, v := analyzed(); !a.After(before) || !v.After(before) {
+			return fmt.Errorf("after a %d-row clone: last ANALYZE %v, last VACUUM %v; want both after %v",
 				cdbsql.LargeWriteRows, a, v, before)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 }

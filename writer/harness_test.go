@@ -16,7 +16,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/condcache/condcache"
-	"github.com/condcache/condcache/internal/syncbuf"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 // ts is the timestamp of every row the fake returns.
@@ -218,13 +218,13 @@ type testServer struct {
 	svc  *fakeService
 	ln   *fasthttputil.InmemoryListener
 	cl   *fasthttp.Client
-	logs *syncbuf.Buffer
+	logs *testkit.Buffer
 }
 
 func startServer(t *testing.T, cfg Config) *testServer {
 	t.Helper()
 	svc := &fakeService{}
-	logs := &syncbuf.Buffer{}
+	logs := &testkit.Buffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -233,12 +233,7 @@ func startServer(t *testing.T, cfg Config) *testServer {
 		t.Fatal(err)
 	}
 	ln := fasthttputil.NewInmemoryListener()
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	testkit.Serve(t, srv, ln)
 	return &testServer{
 		t: t, srv: srv, svc: svc, ln: ln, logs: logs,
 		cl: &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }},

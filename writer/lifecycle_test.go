@@ -1,15 +1,12 @@
 package writer
 
 import (
-	"context"
-	"errors"
-	"io"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 // TestShutdownSequence: on Shutdown, /readyz turns 503 at once while the
@@ -22,82 +19,14 @@ func TestShutdownSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
-	do := func(method, path, body string) (int, string, error) {
-		req, err := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
-		if err != nil {
-			return 0, "", err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), err
-	}
-
-	type result struct {
-		status int
-		body   string
-		err    error
-	}
-	slow := make(chan result, 1)
-	go func() {
-		status, body, err := do("POST", "/api/cdb_rest/pt", `{"name":"P"}`)
-		slow <- result{status, body, err}
-	}()
-	<-svc.entered
-
-	shutdownStart := time.Now()
-	shut := make(chan error, 1)
-	go func() { shut <- srv.Shutdown(context.Background()) }()
-	<-srv.stopping
-	status, body, err := do("GET", "/readyz", "")
-	if err != nil || status != 503 || !strings.Contains(body, "shutting down") {
-		t.Errorf("readyz right after Shutdown started: %d %s %v; want 503 while still accepting", status, body, err)
-	}
-
-	// A connection that reached the backlog just as the listener closed is
-	// reset rather than refused: keep dialling until one is refused.
-	refused := false
-	var lastErr error
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !refused; time.Sleep(5 * time.Millisecond) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			refused, lastErr = errors.Is(err, syscall.ECONNREFUSED), err
-			continue
-		}
-		c.Close()
-	}
-	if !refused {
-		t.Fatalf("new connections were not refused after the shutdown delay (last dial error: %v)", lastErr)
-	}
-	if waited := time.Since(shutdownStart); waited < delay {
-		t.Errorf("connections refused %v after Shutdown, before the %v delay", waited, delay)
-	}
-
-	select {
-	case err := <-shut:
-		t.Fatalf("Shutdown returned (%v) while a write was in flight", err)
-	default:
-	}
-	close(svc.block)
-	if r := <-slow; r.err != nil || r.status != 200 {
-		t.Errorf("the write in flight: %d %s %v", r.status, r.body, r.err)
-	}
-	if err := <-shut; err != nil {
-		t.Errorf("Shutdown: %v", err)
-	}
-	if err := <-served; err != nil {
-		t.Errorf("Serve: %v", err)
-	}
+	testkit.CheckShutdown(t, testkit.Shutdown{
+		Server: srv, Stopping: srv.stopping, Delay: delay, Readyz: "/readyz",
+		Held: func(base string) *http.Request {
+			req, _ := http.NewRequest("POST", base+"/api/cdb_rest/pt", strings.NewReader(`{"name":"P"}`))
+			req.Header.Set("Content-Type", "application/json")
+			return req
+		},
+		Entered: svc.entered,
+		Release: func() { close(svc.block) },
+	})
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/condcache/condcache/internal/localstack"
-	"github.com/condcache/condcache/internal/syncbuf"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 // TestMain lets a test run this binary as the condcache command: with
@@ -62,7 +62,7 @@ func TestWriterLifecycle(t *testing.T) {
 	}
 	u.User = url.UserPassword(u.User.Username(), "hunter2") // trust auth ignores it; logs must too
 	addr := freeAddr(t)
-	var logs syncbuf.Buffer
+	var logs testkit.Buffer
 	cmd := exec.CommandContext(ctx, os.Args[0], "writer", "-addr", addr, "-primary", u.String(),
 		"-shutdown-delay", "1s", "-drain", "20s")
 	cmd.Env = append(os.Environ(), "CONDCACHE_TEST_MAIN=1", "CONDCACHE_REDIS_URL=")
@@ -170,7 +170,7 @@ func TestWriterLifecycle(t *testing.T) {
 // primary ends it at once, with status 0.
 func TestWriterStopsWhileWaiting(t *testing.T) {
 	port := freeAddr(t)
-	var logs syncbuf.Buffer
+	var logs testkit.Buffer
 	cmd := exec.Command(os.Args[0], "writer", "-addr", freeAddr(t), "-primary", "postgres://u:hunter2@"+port+"/x?sslmode=disable")
 	cmd.Env = append(os.Environ(), "CONDCACHE_TEST_MAIN=1", "CONDCACHE_REDIS_URL=")
 	cmd.Stdout, cmd.Stderr = &logs, &logs

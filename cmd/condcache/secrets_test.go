@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/condcache/condcache/internal/syncbuf"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 // secret returns a random secret with characters that URLs and
@@ -138,13 +138,13 @@ func TestPrintConfigMasksSecrets(t *testing.T) {
 // binary, see TestMain).
 type commandProcess struct {
 	cmd    *exec.Cmd
-	logs   *syncbuf.Buffer
+	logs   *testkit.Buffer
 	exited chan error
 }
 
 func startCommand(t *testing.T, env []string, args ...string) *commandProcess {
 	t.Helper()
-	p := &commandProcess{logs: &syncbuf.Buffer{}, exited: make(chan error, 1)}
+	p := &commandProcess{logs: &testkit.Buffer{}, exited: make(chan error, 1)}
 	p.cmd = exec.Command(os.Args[0], args...)
 	p.cmd.Env = append(append(os.Environ(), "CONDCACHE_TEST_MAIN=1", "CONDCACHE_REDIS_URL=", "CONDCACHE_PRIMARY_DSN="), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs

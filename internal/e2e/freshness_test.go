@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/condcache/condcache/internal/localstack"
+	"github.com/condcache/condcache/internal/testkit"
 	"github.com/condcache/condcache/loadtest"
 )
 
@@ -470,25 +471,17 @@ func TestFreshPlainSQLWrite(t *testing.T) {
 	if _, err := conn.Exec(t.Context(), `UPDATE "PayloadIOV" SET payload_url = $1 WHERE payload_url = $2`, renamed, old); err != nil {
 		t.Fatal(err)
 	}
-	committed := time.Now()
-	for r.lookupURLs(gt, 1, 0)[pt] != renamed {
-		if time.Since(committed) > 5*time.Second {
-			t.Fatal("the lookup still answers the old URL 5 s after the plain-SQL update")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	seen := time.Since(committed)
+	seen := testkit.Eventually(t, 5*time.Second, "the lookup answers the URL of the plain-SQL update", func() bool {
+		return r.lookupURLs(gt, 1, 0)[pt] == renamed
+	})
 	for i := range 20 {
 		if got := r.lookupURLs(gt, 1, 0)[pt]; got != renamed {
 			t.Fatalf("lookup %d after the new URL was seen: %q", i, got)
 		}
 	}
-	for i64(t, obj(t, r.ok("GET", searchPath, nil).JSON)["count"]) != 1 {
-		if time.Since(committed) > 5*time.Second {
-			t.Fatal("the IOV search still misses the renamed IOV 5 s after the update")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, 5*time.Second, "the IOV search finds the renamed IOV", func() bool {
+		return i64(t, obj(t, r.ok("GET", searchPath, nil).JSON)["count"]) == 1
+	})
 	t.Logf("the plain-SQL update reached the lookup after %v", seen.Round(time.Millisecond))
 }
 

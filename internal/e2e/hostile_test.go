@@ -21,6 +21,7 @@ import (
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/drf"
+	"github.com/condcache/condcache/internal/testkit"
 	"github.com/condcache/condcache/reader"
 	cdbsql "github.com/condcache/condcache/sql"
 	"github.com/condcache/condcache/writer"
@@ -1054,17 +1055,6 @@ func inProcessReader(t *testing.T, readTimeout time.Duration) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("in-process reader shutdown: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("in-process reader: %v", err)
-		}
-	})
+	testkit.Serve(t, srv, ln)
 	return "http://" + ln.Addr().String()
 }

@@ -3,14 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/condcache/condcache/internal/localstack"
-	"github.com/condcache/condcache/internal/testbuild"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 // The shared topology of this package: one PostgreSQL primary + replica, and
@@ -23,47 +21,25 @@ var (
 	binary  string
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "condcache-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if binary, err = testbuild.Condcache(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	stack, err = localstack.Start(ctx, localstack.Options{Dir: filepath.Join(dir, "stack"), Replicas: 1, Redis: true, Fast: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting PostgreSQL:", err)
-		return 1
-	}
-	defer stack.Stop()
-	if err := stack.CreateDatabase(ctx, "e2e"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	servers, err = stack.StartServers(ctx, localstack.ServerOptions{Binary: binary, Database: "e2e"})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting condcache:", err)
-		return 1
-	}
-	defer servers.Stop()
-	defer func() { stopLate() }()
-	return m.Run()
+func TestMain(m *testing.M) {
+	testkit.Main(m, testkit.Options{Name: "e2e", Build: true, Stack: &localstack.Options{Replicas: 1, Redis: true}},
+		func(ctx context.Context, env *testkit.Env) error {
+			stack, binary = env.Stack, env.Binary
+			if err := stack.CreateDatabase(ctx, "e2e"); err != nil {
+				return err
+			}
+			var err error
+			if servers, err = stack.StartServers(ctx, localstack.ServerOptions{Binary: binary, Database: "e2e"}); err != nil {
+				return fmt.Errorf("starting condcache: %w", err)
+			}
+			env.Cleanup(func() { _ = servers.Stop() })
+			env.Cleanup(func() { stopLate() })
+			return nil
+		})
 }
-
-var seq atomic.Int64
 
 // uniq returns a name unique to this test run, for GTs, types and statuses.
-func uniq(prefix string) string {
-	return fmt.Sprintf("%s_%d_%d", prefix, os.Getpid()%100000, seq.Add(1))
-}
+func uniq(prefix string) string { return testkit.Uniq(prefix) }
 
 var dbSeq atomic.Int64
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/condcache/condcache/internal/localstack"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 // An nginx proxy_cache in front of a reader, as sites run Squid, Varnish or
@@ -85,23 +86,21 @@ func startNginx(t *testing.T, upstream string) string {
 		_ = cmd.Process.Kill()
 		<-exited
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Poller(50*time.Millisecond).Eventually(t, 10*time.Second, "nginx listens", func() bool {
 		c, err := net.DialTimeout("tcp", listen, 100*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return "http://" + listen
+			return true
 		}
 		select {
 		case err := <-exited:
 			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 			t.Fatalf("nginx exited: %v\n%s%s", err, out.String(), log)
-		case <-time.After(50 * time.Millisecond):
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("nginx did not listen within 10 s")
-		}
-	}
+		return false
+	})
+	return "http://" + listen
 }
 
 // lookupsServed is how many lookups the reader has answered, from any source.

@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/condcache/condcache/internal/testkit"
 	"github.com/condcache/condcache/loadtest"
 )
 
@@ -56,12 +55,6 @@ func must(t *testing.T, method, url string, body any) any {
 	return v
 }
 
-var seq atomic.Int64
-
-func uniq(prefix string) string {
-	return fmt.Sprintf("%s_%d_%d", prefix, os.Getpid()%100000, seq.Add(1))
-}
-
 // fixture is a GT with one payload list, made through the writer API.
 type fixture struct {
 	api      string // writer or reader base URL + /api/cdb_rest
@@ -70,12 +63,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, base string) *fixture {
 	t.Helper()
-	f := &fixture{api: base + "/api/cdb_rest", gt: uniq("GT")}
+	f := &fixture{api: base + "/api/cdb_rest", gt: testkit.Uniq("GT")}
 	if status, _, err := call("POST", f.api+"/gtstatus", map[string]any{"name": "unlocked"}); err != nil || (status != 200 && status != 409) {
 		t.Fatalf("gtstatus: %d %v", status, err)
 	}
 	must(t, "POST", f.api+"/gt", map[string]any{"name": f.gt, "status": "unlocked", "author": "faults"})
-	pt := uniq("PT")
+	pt := testkit.Uniq("PT")
 	must(t, "POST", f.api+"/pt", map[string]any{"name": pt})
 	pl := must(t, "POST", f.api+"/pl", map[string]any{"payload_type": pt}).(map[string]any)
 	f.list = pl["name"].(string)

@@ -2,32 +2,22 @@ package faults
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/condcache/condcache/internal/localstack"
-	"github.com/condcache/condcache/internal/testbuild"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 var binary string
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "condcache-faults-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if binary, err = testbuild.Condcache(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+func TestMain(m *testing.M) {
+	testkit.Main(m, testkit.Options{Name: "faults", Build: true}, func(_ context.Context, env *testkit.Env) error {
+		binary = env.Binary
+		return nil
+	})
 }
 
 // topology is one test's own stack and servers.
@@ -42,14 +32,9 @@ type topology struct {
 // log tails are printed.
 func start(t *testing.T, o localstack.Options, so localstack.ServerOptions) *topology {
 	t.Helper()
+	st := testkit.StartStack(t, o)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	o.Dir, o.Fast = t.TempDir(), true
-	st, err := localstack.Start(ctx, o)
-	if err != nil {
-		t.Fatalf("starting the stack: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Stop() })
 	const db = "faults"
 	if err := st.CreateDatabase(ctx, db); err != nil {
 		t.Fatal(err)
@@ -73,14 +58,6 @@ func start(t *testing.T, o localstack.Options, so localstack.ServerOptions) *top
 	return &topology{stack: st, servers: sv, db: db}
 }
 
-// eventually polls cond every 100 ms until it holds or within passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
+// poll waits for conditions every 100 ms: each check of this suite costs
+// a request or a write.
+const poll = testkit.Poller(100 * time.Millisecond)

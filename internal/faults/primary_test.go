@@ -25,7 +25,7 @@ func TestPrimaryKilled(t *testing.T) {
 	reader, writer := tp.servers.ReaderURL, tp.servers.WriterURL
 	f := newFixture(t, writer)
 	f.mustInsert(t, "before.root", 0)
-	eventually(t, 20*time.Second, "lookups read the replica", func() bool {
+	poll.Eventually(t, 20*time.Second, "lookups read the replica", func() bool {
 		_, _, _ = call("GET", f.lookupURL(reader, 5), nil)
 		return metric(reader, replicaLookups) > 0
 	})
@@ -73,7 +73,7 @@ func TestPrimaryKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted := time.Now()
-	eventually(t, 30*time.Second, "a write succeeds after the restart", func() bool {
+	poll.Eventually(t, 30*time.Second, "a write succeeds after the restart", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		last := outcomes[len(outcomes)-1]

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/condcache/condcache/internal/localstack"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 const redisLookups = `condcache_lookups_total{source="redis"}`
@@ -22,7 +23,7 @@ func TestRedisAndReplicaDown(t *testing.T) {
 	f := newFixture(t, tp.servers.WriterURL)
 	f.mustInsert(t, "old.root", 0)
 	f.mustInsert(t, "new.root", 3) // the answer at run 5
-	eventually(t, 20*time.Second, "lookups are cache hits", func() bool {
+	poll.Eventually(t, 20*time.Second, "lookups are cache hits", func() bool {
 		_, _, _ = call("GET", f.lookupURL(reader, 5), nil)
 		return metric(reader, redisLookups) > 0
 	})
@@ -44,16 +45,16 @@ func TestRedisAndReplicaDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	hits, fromReplica := metric(reader, redisLookups), metric(reader, replicaLookups)
-	eventually(t, 30*time.Second, "cache hits resume after Redis restarted", func() bool {
+	poll.Eventually(t, 30*time.Second, "cache hits resume after Redis restarted", func() bool {
 		return metric(reader, redisLookups) > hits+100
 	})
 	// Every run shares the hot lookup's cached answer, so the replica is
 	// checked by invalidating it: each write (later runs, the answer at run
 	// 5 stays) makes the next lookups miss and read the database.
 	later := int64(1000)
-	eventually(t, 30*time.Second, "the replica serves again", func() bool {
+	poll.Eventually(t, 30*time.Second, "the replica serves again", func() bool {
 		later++
-		f.mustInsert(t, uniq("later")+".root", later)
+		f.mustInsert(t, testkit.Uniq("later")+".root", later)
 		time.Sleep(50 * time.Millisecond)
 		return metric(reader, replicaLookups) > fromReplica
 	})

@@ -23,7 +23,7 @@ func uncachedOnReplica(t *testing.T) (tp *topology, f *fixture, reader string) {
 	f = newFixture(t, tp.servers.WriterURL)
 	f.mustInsert(t, "before.root", 0)
 	reader = tp.servers.ReaderURL
-	eventually(t, 20*time.Second, "lookups read the replica", func() bool {
+	poll.Eventually(t, 20*time.Second, "lookups read the replica", func() bool {
 		_, _, _ = call("GET", f.lookupURL(reader, 5), nil)
 		return metric(reader, replicaLookups) > 0
 	})
@@ -49,7 +49,7 @@ func TestReplicaKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := metric(reader, replicaLookups)
-	eventually(t, 30*time.Second, "the restarted replica serves lookups again", func() bool {
+	poll.Eventually(t, 30*time.Second, "the restarted replica serves lookups again", func() bool {
 		return metric(reader, replicaLookups) > before+100
 	})
 	figures := load.stop()
@@ -81,7 +81,7 @@ func TestSlowReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	replicaBefore := metric(reader, replicaLookups)
-	eventually(t, 30*time.Second, "the replica serves lookups again", func() bool {
+	poll.Eventually(t, 30*time.Second, "the replica serves lookups again", func() bool {
 		return metric(reader, replicaLookups) > replicaBefore+100
 	})
 	figures := load.stop()

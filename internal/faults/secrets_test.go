@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/condcache/condcache/internal/localstack"
-	"github.com/condcache/condcache/internal/syncbuf"
+	"github.com/condcache/condcache/internal/testkit"
 )
 
 // TestNoSecretLeaks: with a database password and a JWT secret
@@ -101,12 +101,12 @@ func TestNoSecretLeaks(t *testing.T) {
 		command(nil, "migrate", "-primary", dsn)
 		w := exec.Command(binary, "writer", "-addr", "127.0.0.1:0", "-primary", dsn)
 		w.Env = append(os.Environ(), secretEnv...)
-		var out syncbuf.Buffer
+		var out testkit.Buffer
 		w.Stdout, w.Stderr = &out, &out
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 30*time.Second, "a second writer waits for the primary", func() bool {
+		testkit.Eventually(t, 30*time.Second, "a second writer waits for the primary", func() bool {
 			return strings.Contains(out.String(), fmt.Sprintf("waiting for the primary at %s:%d", p.Host, p.Port))
 		})
 		_ = w.Process.Signal(syscall.SIGTERM)
@@ -116,7 +116,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	if err := tp.stack.Primary.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the writer is ready again", func() bool {
+	poll.Eventually(t, 30*time.Second, "the writer is ready again", func() bool {
 		status, _, err := call("GET", writer+"/readyz", nil)
 		return err == nil && status == 200
 	})

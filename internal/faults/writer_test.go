@@ -48,7 +48,7 @@ func TestWriterKilledMidBulkLoad(t *testing.T) {
 		}
 		answered <- err
 	}()
-	eventually(t, 60*time.Second, "the bulk load's COPY is running", func() bool {
+	poll.Eventually(t, 60*time.Second, "the bulk load's COPY is running", func() bool {
 		var copying bool
 		err := conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
 			WHERE state = 'active' AND query ILIKE 'copy%PayloadIOV%')`).Scan(&copying)
@@ -60,7 +60,7 @@ func TestWriterKilledMidBulkLoad(t *testing.T) {
 	}
 	t.Logf("client side: %v", <-answered)
 	// PostgreSQL notices the dead connection and rolls back.
-	eventually(t, 30*time.Second, "the killed writer's backend is gone", func() bool {
+	poll.Eventually(t, 30*time.Second, "the killed writer's backend is gone", func() bool {
 		var busy bool
 		err := conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
 			WHERE query ILIKE 'copy%PayloadIOV%' AND pid <> pg_backend_pid())`).Scan(&busy)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/internal/localstack"
+	"github.com/condcache/condcache/internal/testkit"
 	"github.com/condcache/condcache/loadtest"
 	"github.com/condcache/condcache/loadtest/pgdata"
 	cdbsql "github.com/condcache/condcache/sql"
@@ -21,24 +21,11 @@ import (
 
 var stack *localstack.Stack
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "condcache-pgdata-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	stack, err = localstack.Start(ctx, localstack.Options{Dir: dir, Fast: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting PostgreSQL:", err)
-		return 1
-	}
-	defer stack.Stop()
-	return m.Run()
+func TestMain(m *testing.M) {
+	testkit.Main(m, testkit.Options{Name: "pgdata", Stack: &localstack.Options{}}, func(_ context.Context, env *testkit.Env) error {
+		stack = env.Stack
+		return nil
+	})
 }
 
 // newDatabase creates a migrated database on the stack's primary and

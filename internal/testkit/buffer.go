@@ -1,13 +1,13 @@
-// Package syncbuf is a bytes.Buffer safe for concurrent use, for tests that
-// capture the log of a server whose goroutines write while the test reads.
-package syncbuf
+package testkit
 
 import (
 	"bytes"
 	"sync"
 )
 
-// Buffer is a bytes.Buffer behind a mutex; the zero value is ready to use.
+// Buffer is a bytes.Buffer safe for concurrent use, for tests that capture
+// the log of a server whose goroutines write while the test reads. The zero
+// value is ready to use.
 type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
