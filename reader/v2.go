@@ -1,6 +1,8 @@
 package reader
 
 import (
+	"slices"
+
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
@@ -21,7 +23,7 @@ type v2Route struct {
 
 // v2Routes registers the v2 read endpoints on r.
 func (s *Server) v2Routes(r *router.Router) {
-	for _, rt := range []v2Route{
+	builtin := []v2Route{
 		{"v2.Lookup", "lookup", s.v2Lookup, nil}, // answers from the lookup cache
 		{"v2.Range", "range", s.v2Range, gtOfQuery},
 		{"v2.Digest", "gt/{name}/digest", s.v2Digest, gtOfPath},
@@ -29,7 +31,8 @@ func (s *Server) v2Routes(r *router.Router) {
 		{"v2.Check", "check", s.v2Check, nil},
 		{"v2.Audit", "audit", s.v2Audit, nil},
 		{"v2.AuditEntry", "audit/{id}", s.v2AuditEntry, nil},
-	} {
+	}
+	for _, rt := range slices.Concat(builtin, s.noticeRoutes(), s.repositoryRoutes(), s.usageRoutes()) {
 		h := rt.h
 		if rt.scope != nil {
 			h = s.cachedV2(rt.scope, h)

@@ -1,6 +1,8 @@
 package writer
 
 import (
+	"slices"
+
 	"github.com/fasthttp/router"
 
 	"github.com/condcache/condcache/internal/api"
@@ -15,9 +17,9 @@ type v2Route struct {
 	h                  endpoint
 }
 
-// v2Endpoints are the v2 writes; each feature adds its own.
+// v2Endpoints are the v2 writes, each feature's in its own file.
 func (s *Server) v2Endpoints() []v2Route {
-	return nil
+	return slices.Concat(s.noticeEndpoints(), s.protectionEndpoints(), s.repositoryEndpoints())
 }
 
 // v2Routes registers the v2 writes on r; reads of v2 paths belong to the
