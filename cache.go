@@ -38,7 +38,11 @@ type CachedLookup struct {
 	Status     string
 	Window     Window // From/Until points only (for headers)
 	Digest     string // of the rows, when CacheHit
-	Body       []byte // the encoded rows, when CacheHit
+	// NoticeSummary is the answer's X-Condcache-Notices ("" for none).
+	NoticeSummary string
+	// Answering are the IOV and list ids of the rows, in their order.
+	Answering []AnsweringIOV
+	Body      []byte // the encoded rows, when CacheHit
 }
 
 // LookupCache keeps encoded lookup answers per GT and generation.

@@ -133,8 +133,12 @@ func LookupIn(lists map[string][]PayloadIOV, at Point) ([]LookupRow, Window) {
 				continue
 			}
 			x := iv.Row
-			rows = append(rows, LookupRow{PayloadType: t, PayloadURL: x.PayloadURL, Checksum: x.Checksum, Size: x.Size,
-				Start: x.Start, End: x.End, Revision: x.Extra})
+			row := LookupRow{PayloadType: t, PayloadURL: x.PayloadURL, Checksum: x.Checksum, Size: x.Size,
+				Start: x.Start, End: x.End, Revision: x.Extra, ID: x.ID}
+			if x.PayloadListID != nil {
+				row.ListID = *x.PayloadListID
+			}
+			rows = append(rows, row)
 			if k := x.Start.CombKey(); !w.HasFrom || string(k[:]) > string(w.From[:]) {
 				w.From, w.HasFrom, w.FromPoint = k, true, x.Start
 			}

@@ -91,6 +91,12 @@ type LookupResult struct {
 	// Digest is DigestRows(Rows), set by whoever encodes the answer
 	// (docs/design.md "Digests").
 	Digest string
+	// Notices are the notices that can apply to the GT's answers
+	// (NoticeReader.CandidateNotices), read with the rows.
+	Notices []Notice
+	// NoticeSummary is NoticeSummary of the notices that apply to this
+	// answer, set by whoever encodes it.
+	NoticeSummary string
 	// Source is the backend that answered: "primary" or "replica".
 	Source string
 }

@@ -134,6 +134,9 @@ type LookupRow struct {
 	Size        *int64
 	Start, End  Point
 	Revision    *string // column extra
+	// ID and ListID are the IOV's and its list's ids, which the
+	// compatible answer does not show (notices match them).
+	ID, ListID int64
 }
 
 // TypeList pairs a payload type name with the name of the list of that type

@@ -260,7 +260,8 @@ func (c *Cache) FillLookup(ctx context.Context, gt string, dict bool, res *condc
 		// The copy's body is the tail of the encoded value, which nothing
 		// else holds (body itself is the caller's pooled buffer).
 		copied := condcache.CachedLookup{State: condcache.CacheHit, Generation: res.Generation, Status: res.Status,
-			Window: res.Window, Digest: res.Digest, Body: value[len(value)-len(body):]}
+			Window: res.Window, Digest: res.Digest, NoticeSummary: res.NoticeSummary, Answering: answering(res.Rows),
+			Body: value[len(value)-len(body):]}
 		c.local.put(gt, dict, res.Window.From, res.Window.Until, copied, stored-1)
 	default:
 		c.m.fills.WithLabelValues("skipped").Inc()
@@ -416,4 +417,13 @@ func boolFloat(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// answering keeps the ids of rows, as a cache entry does.
+func answering(rows []condcache.LookupRow) []condcache.AnsweringIOV {
+	out := make([]condcache.AnsweringIOV, len(rows))
+	for i, r := range rows {
+		out[i] = condcache.AnsweringIOV{ID: r.ID, ListID: r.ListID}
+	}
+	return out
 }

@@ -7,13 +7,14 @@ import (
 	"github.com/condcache/condcache"
 )
 
-// An entry's value: version byte, status and digest (each a uvarint length
-// and the bytes), a flags byte (1: window has a start, 2: window has an
-// end), the window's bounding IOV starts as four varints, then the encoded
-// answer. Entries of another version (written before an upgrade) are
-// misses, replaced by the next fill.
+// An entry's value: version byte, status, digest and notice summary (each a
+// uvarint length and the bytes), the rows' (IOV id, list id) pairs (a
+// uvarint count, then two varints each), a flags byte (1: window has a
+// start, 2: window has an end), the window's bounding IOV starts as four
+// varints, then the encoded answer. Entries of another version (written
+// before an upgrade) are misses, replaced by the next fill.
 
-const entryVersion = 2
+const entryVersion = 3
 
 func encodeEntry(res *condcache.LookupResult, body []byte) []byte {
 	b := make([]byte, 0, len(body)+len(res.Status)+len(res.Digest)+48)
@@ -22,6 +23,13 @@ func encodeEntry(res *condcache.LookupResult, body []byte) []byte {
 	b = append(b, res.Status...)
 	b = binary.AppendUvarint(b, uint64(len(res.Digest)))
 	b = append(b, res.Digest...)
+	b = binary.AppendUvarint(b, uint64(len(res.NoticeSummary)))
+	b = append(b, res.NoticeSummary...)
+	b = binary.AppendUvarint(b, uint64(len(res.Rows)))
+	for _, r := range res.Rows {
+		b = binary.AppendVarint(b, r.ID)
+		b = binary.AppendVarint(b, r.ListID)
+	}
 	var flags byte
 	if res.Window.HasFrom {
 		flags |= 1
@@ -55,6 +63,26 @@ func decodeEntry(b []byte, out *condcache.CachedLookup) error {
 	}
 	if out.Digest, b, err = entryString(b); err != nil {
 		return err
+	}
+	if out.NoticeSummary, b, err = entryString(b); err != nil {
+		return err
+	}
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return errBadEntry
+	}
+	b = b[k:]
+	out.Answering = make([]condcache.AnsweringIOV, n)
+	for i := range out.Answering {
+		id, k1 := binary.Varint(b)
+		if k1 <= 0 {
+			return errBadEntry
+		}
+		list, k2 := binary.Varint(b[k1:])
+		if k2 <= 0 {
+			return errBadEntry
+		}
+		out.Answering[i], b = condcache.AnsweringIOV{ID: id, ListID: list}, b[k1+k2:]
 	}
 	if len(b) == 0 {
 		return errBadEntry

@@ -120,7 +120,7 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 	defer cancel()
 	hit, ok, need, known := s.fromCache(sctx, gt, p.at, p.dict)
 	if ok {
-		writeLookup(ctx, hit.Generation, true, hit.Status, hit.Window, hit.Digest, hit.Body, false)
+		writeLookup(ctx, hit.Generation, true, hit.Status, hit.Window, hit.Digest, hit.NoticeSummary, hit.Body, false)
 		return nil
 	}
 	// Encode into the response's own pooled buffer: fasthttp hands it back
@@ -129,7 +129,7 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	writeLookup(ctx, res.Generation, res.Found, res.Status, res.Window, res.Digest, b, true)
+	writeLookup(ctx, res.Generation, res.Found, res.Status, res.Window, res.Digest, res.NoticeSummary, b, true)
 	return nil
 }
 
@@ -170,6 +170,12 @@ func (s *Server) fromDatabase(sctx context.Context, gt string, at condcache.Poin
 		b = wire.AppendLookupRows(b, res.Rows)
 	}
 	res.Digest = condcache.DigestRows(res.Rows)
+	if len(res.Notices) > 0 {
+		rows := answering(res.Rows)
+		condcache.NarrowWindow(&res.Window, res.Notices, gt, rows, at)
+		res.NoticeSummary = condcache.NoticeSummary(condcache.ApplicableNotices(res.Notices, gt, rows, at, at))
+	}
+	s.notices.put(gt, res.Generation, res.Notices)
 	if known > 0 && res.Found && res.Generation == known {
 		_, _ = s.cfg.Cache.FillLookup(sctx, gt, dict, &res, b) // best effort: a failed fill is only a later miss
 	}
@@ -195,12 +201,14 @@ const (
 // the GT's generation (the URL fixes GT, point and shape, and a generation
 // fixes the answer), a 304 when the client already has it, Cache-Control by
 // status, the window of points sharing this answer, and the digest of its
-// payloads (docs/design.md "Digests"; the body stays the compatible one).
+// payloads (docs/design.md "Digests"; the body stays the compatible one),
+// and when notices apply, their count and top importance (docs/design.md
+// "Notices").
 //
 // A pooled body (the response's own buffer, encoded into) is swapped back
 // into the response; a cached one is shared with the cache and only
 // referenced, never changed.
-func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string, w condcache.Window, digest string, body []byte, pooled bool) {
+func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string, w condcache.Window, digest, notices string, body []byte, pooled bool) {
 	setBody := func() {
 		if pooled {
 			ctx.Response.SwapBody(body)
@@ -212,6 +220,9 @@ func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string,
 	h.SetContentTypeBytes(jsonContentType)
 	if digest != "" {
 		h.Set(api.HeaderDigest, digest)
+	}
+	if notices != "" {
+		h.Set(api.HeaderNotices, notices)
 	}
 	if w.HasFrom {
 		h.Set(api.HeaderValidFrom, pointHeader(w.FromPoint))

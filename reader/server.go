@@ -84,6 +84,9 @@ type Config struct {
 	Audit   condcache.AuditReader
 	// Ranges, if set, serves the v2 range, digest and diff reads.
 	Ranges condcache.RangeReader
+	// Notices, if set, serves the v2 notice reads and the notices of v2
+	// answers served from the cache (docs/design.md "Notices").
+	Notices condcache.NoticeReader
 	// Metrics, if set, receives request metrics; Gatherer, if set, is
 	// served on /metrics.
 	Metrics  *api.HTTPMetrics
@@ -168,6 +171,7 @@ type Server struct {
 	stopOnce sync.Once
 
 	timeoutWaiters atomic.Int64 // GET timeout calls in progress
+	notices        noticeMemo   // candidate notices per GT and generation
 }
 
 // New returns a reader serving svc. It panics if the route table has a GET

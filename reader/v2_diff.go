@@ -57,7 +57,20 @@ func (s *Server) v2Diff(ctx *fasthttp.RequestCtx) error {
 		return nil
 	}
 	changes, onlyA, onlyB := condcache.DiffRange(ra.Lists, rb.Lists, from, to)
-	api.WriteOK(ctx, wire.NewV2Diff(a, b, ra.Generation, rb.Generation, from, to, changes, onlyA, onlyB))
+	answer := wire.NewV2Diff(a, b, ra.Generation, rb.Generation, from, to, changes, onlyA, onlyB)
+	for _, side := range []struct {
+		gt   string
+		res  condcache.RangeResult
+		into *[]wire.V2Notice
+	}{{a, ra, &answer.ANotices}, {b, rb, &answer.BNotices}} {
+		cands, err := s.candidateNotices(sctx, side.gt, side.res.Generation)
+		if err != nil {
+			return err
+		}
+		types, _ := condcache.ResolveRange(side.res.Lists, from, to, condcache.ResolveOptions{Mode: s.cfg.IOVMode})
+		*side.into = wire.NewV2Notices(condcache.NoticesForRange(cands, side.gt, types, from, to))
+	}
+	api.WriteOK(ctx, answer)
 	return nil
 }
 
@@ -88,7 +101,17 @@ func (s *Server) v2DiffAt(ctx *fasthttp.RequestCtx, sctx contextT, a, b string) 
 	if setDiffCaching(ctx, ra.Generation, rb.Generation, ra.Status, rb.Status) {
 		return nil
 	}
-	api.WriteOK(ctx, wire.NewV2DiffAt(a, b, ra.Generation, rb.Generation, at, ra.Rows, rb.Rows))
+	answer := wire.NewV2DiffAt(a, b, ra.Generation, rb.Generation, at, ra.Rows, rb.Rows)
+	na, err := s.lookupNotices(sctx, a, ra.Generation, ra.Rows, at)
+	if err != nil {
+		return err
+	}
+	nb, err := s.lookupNotices(sctx, b, rb.Generation, rb.Rows, at)
+	if err != nil {
+		return err
+	}
+	answer.ANotices, answer.BNotices = wire.NewV2Notices(na), wire.NewV2Notices(nb)
+	api.WriteOK(ctx, answer)
 	return nil
 }
 

@@ -76,12 +76,18 @@ func (s *Server) v2Lookup(ctx *fasthttp.RequestCtx) error {
 			return err
 		}
 		rows, w := condcache.LookupIn(state.Lists, p.at)
+		cands, err := s.currentNotices(sctx, p.gt)
+		if err != nil {
+			return err
+		}
+		condcache.NarrowWindow(&w, cands, p.gt, answering(rows), p.at)
 		r := condcache.Resolve(rows, w, p.at, p.o)
 		ctx.Response.Header.Set(api.HeaderDigest, r.Digest)
 		setHistoryCaching(ctx, at)
 		answer := wire.NewV2Lookup(p.gt, state.Status, state.Generation, p.at, r)
 		asof := at.UTC().Format(time.RFC3339Nano)
 		answer.AsOf = &asof
+		answer.Notices = wire.NewV2Notices(condcache.ApplicableNotices(cands, p.gt, answering(r.Payloads), p.at, p.at))
 		api.WriteOK(ctx, answer)
 		return nil
 	}
@@ -97,7 +103,13 @@ func (s *Server) v2Lookup(ctx *fasthttp.RequestCtx) error {
 	if setCaching(ctx, res.Generation, true, res.Status) {
 		return nil
 	}
-	api.WriteOK(ctx, wire.NewV2Lookup(p.gt, res.Status, res.Generation, p.at, r))
+	ns, err := s.lookupNotices(sctx, p.gt, res.Generation, r.Payloads, p.at)
+	if err != nil {
+		return err
+	}
+	answer := wire.NewV2Lookup(p.gt, res.Status, res.Generation, p.at, r)
+	answer.Notices = wire.NewV2Notices(ns)
+	api.WriteOK(ctx, answer)
 	return nil
 }
 
@@ -109,6 +121,11 @@ func (s *Server) resolveAt(sctx contextT, gt string, at condcache.Point) (condca
 		rows, err := wire.ParseLookupRows(hit.Body)
 		if err != nil {
 			return condcache.LookupResult{}, err
+		}
+		if len(hit.Answering) == len(rows) {
+			for i := range rows {
+				rows[i].ID, rows[i].ListID = hit.Answering[i].ID, hit.Answering[i].ListID
+			}
 		}
 		return condcache.LookupResult{Rows: rows, Found: true, Status: hit.Status, Generation: hit.Generation,
 			Window: hit.Window, Digest: hit.Digest}, nil

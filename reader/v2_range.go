@@ -127,6 +127,11 @@ func (s *Server) rangeAnswer(ctx *fasthttp.RequestCtx, sctx contextT, gt string,
 		a := wire.NewV2Range(gt, state.Status, state.Generation, from, to, digest, types)
 		asof := at.UTC().Format(time.RFC3339Nano)
 		a.AsOf = &asof
+		cands, err := s.currentNotices(sctx, gt)
+		if err != nil {
+			return nil, err
+		}
+		a.Notices = wire.NewV2Notices(condcache.NoticesForRange(cands, gt, types, from, to))
 		return &a, nil
 	}
 	if s.cfg.Ranges == nil {
@@ -145,6 +150,11 @@ func (s *Server) rangeAnswer(ctx *fasthttp.RequestCtx, sctx contextT, gt string,
 		return nil, nil
 	}
 	a := wire.NewV2Range(gt, res.Status, res.Generation, from, to, digest, types)
+	cands, err := s.candidateNotices(sctx, gt, res.Generation)
+	if err != nil {
+		return nil, err
+	}
+	a.Notices = wire.NewV2Notices(condcache.NoticesForRange(cands, gt, types, from, to))
 	return &a, nil
 }
 

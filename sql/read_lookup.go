@@ -3,6 +3,8 @@ package sql
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/condcache/condcache"
@@ -31,18 +33,18 @@ const lookupSQL = `SELECT
 	coalesce((SELECT generation FROM condcache_generation WHERE global_tag = $1), 0),
 	gt.status, r.type_name, r.payload_url, r.checksum, r.size,
 	r.major_iov, r.minor_iov, r.major_iov_end, r.minor_iov_end, r.extra, r.comb,
-	r.next_comb, r.next_major, r.next_minor
+	r.next_comb, r.next_major, r.next_minor, r.iov_id, r.list_id
 FROM (SELECT s.name AS status, g.id FROM "GlobalTag" g
       JOIN "GlobalTagStatus" s ON s.id = g.status_id WHERE g.name = $1) gt
 RIGHT JOIN (SELECT 1) one ON true
 LEFT JOIN LATERAL (
-	SELECT t.name AS type_name, l.id AS list_id, i.payload_url, i.checksum, i.size,
+	SELECT t.name AS type_name, l.id AS list_id, i.id AS iov_id, i.payload_url, i.checksum, i.size,
 		i.major_iov, i.minor_iov, i.major_iov_end, i.minor_iov_end, i.extra, i.comb_iov::text AS comb,
 		n.comb_iov::text AS next_comb, n.major_iov AS next_major, n.minor_iov AS next_minor
 	FROM "PayloadList" l
 	JOIN "PayloadType" t ON t.id = l.payload_type_id
 	LEFT JOIN LATERAL (
-		SELECT i.payload_url, i.checksum, i.size, i.major_iov, i.minor_iov,
+		SELECT i.id, i.payload_url, i.checksum, i.size, i.major_iov, i.minor_iov,
 			i.major_iov_end, i.minor_iov_end, i.extra, i.comb_iov
 		FROM "PayloadIOV" i
 		WHERE i.payload_list_id = l.id AND i.comb_iov <= $2::text::numeric
@@ -97,7 +99,13 @@ func (r *Reader) LookupAt(ctx context.Context, globalTag string, at condcache.Po
 func lookup(ctx context.Context, db *pgxpool.Pool, globalTag, point string) (condcache.LookupResult, error) {
 	res := condcache.LookupResult{Rows: make([]condcache.LookupRow, 0, 8)}
 	res.Window.From, res.Window.Until = condcache.MinCombKey, condcache.MaxCombKey
-	rows, err := db.Query(ctx, lookupSQL, globalTag, point)
+	// The GT's candidate notices come in the same round trip.
+	b := &pgx.Batch{}
+	b.Queue(lookupSQL, globalTag, point)
+	b.Queue(candidateSQL, globalTag)
+	br := db.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
 	if err != nil {
 		return res, err
 	}
@@ -110,11 +118,12 @@ func lookup(ctx context.Context, db *pgxpool.Pool, globalTag, point string) (con
 		extra            *string
 		comb, next       *string
 		nextMaj, nextMin *int64
+		iovID, listID    *int64
 	)
 	for rows.Next() {
 		if err := rows.Scan(&res.Generation, &status, &typ, &url, &cksum, &size,
 			&start.major, &start.minor, &end.major, &end.minor, &extra, &comb,
-			&next, &nextMaj, &nextMin); err != nil {
+			&next, &nextMaj, &nextMin, &iovID, &listID); err != nil {
 			return res, err
 		}
 		if status != nil {
@@ -138,7 +147,7 @@ func lookup(ctx context.Context, db *pgxpool.Pool, globalTag, point string) (con
 			return res, err
 		}
 		row := condcache.LookupRow{PayloadType: deref(typ), PayloadURL: deref(url), Checksum: deref(cksum),
-			Size: size, Start: start.point(), End: end.point(), Revision: extra}
+			Size: size, Start: start.point(), End: end.point(), Revision: extra, ID: deref(iovID), ListID: deref(listID)}
 		if !res.Window.HasFrom || string(k[:]) > string(res.Window.From[:]) {
 			res.Window.From, res.Window.HasFrom, res.Window.FromPoint = k, true, row.Start
 		}
@@ -147,7 +156,13 @@ func lookup(ctx context.Context, db *pgxpool.Pool, globalTag, point string) (con
 	if err := rows.Err(); err != nil {
 		return res, err
 	}
-	return res, nil
+	rows.Close()
+	notices, err := br.Query()
+	if err != nil {
+		return res, err
+	}
+	res.Notices, err = pgx.CollectRows(notices, func(row pgx.CollectableRow) (condcache.Notice, error) { return scanNotice(row) })
+	return res, err
 }
 
 // nullPoint scans a (major, minor) pair of nullable columns.

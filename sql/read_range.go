@@ -108,9 +108,9 @@ func readRange(ctx context.Context, db *pgxpool.Pool, globalTag string, from, to
 		case l < listOf[t]:
 			return nil
 		}
-		c := *comb
+		c, l := *comb, listOf[t]
 		res.Lists[t] = append(res.Lists[t], condcache.PayloadIOV{ID: *id, PayloadURL: deref(url), Checksum: deref(cksum),
-			Size: copyPtr(size), Start: start.point(), End: end.point(), CombIOV: &c, Extra: copyPtr(extra)})
+			Size: copyPtr(size), Start: start.point(), End: end.point(), CombIOV: &c, Extra: copyPtr(extra), PayloadListID: &l})
 		return nil
 	})
 	return res, err

@@ -67,6 +67,9 @@ type Config struct {
 	IOVMode condcache.IOVMode
 	// Logger receives the access log and internal errors; nil discards.
 	Logger *slog.Logger
+	// Notices, if set, serves the v2 notice writes (docs/design.md
+	// "Notices"); without it they answer 404.
+	Notices condcache.NoticeService
 	// Metrics, if set, receives request metrics; Gatherer, if set, is
 	// served on /metrics.
 	Metrics  *api.HTTPMetrics

@@ -131,6 +131,7 @@ func runWriter(ctx context.Context, args []string, e config.Env) error {
 		Metrics:  api.NewHTTPMetrics(reg),
 		Gatherer: reg,
 		Ready:    pool.Ping,
+		Notices:  store,
 
 		HeaderTimeout:      s.serve.headerTimeout,
 		ReadTimeout:        s.serve.bodyTimeout,

@@ -80,6 +80,11 @@ func IsWrite(method []byte) bool {
 // (docs/design.md "Digests") on every lookup, compatible or v2.
 const HeaderDigest = "X-Condcache-Digest"
 
+// HeaderNotices says, on a compatible lookup, how many notices apply to
+// its answer and the most important one's level: "2; max-importance=MAJOR"
+// (docs/design.md "Notices"). Absent when none applies.
+const HeaderNotices = "X-Condcache-Notices"
+
 // HeaderValidFrom and HeaderValidUntil bound, as "major.minor", the window
 // of points that get the same lookup answer: from the greatest start among
 // the selected IOVs (inclusive) to the next IOV start of any attached list

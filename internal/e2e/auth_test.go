@@ -73,6 +73,7 @@ func TestAuth(t *testing.T) {
 	t.Run("authentication", func(t *testing.T) { testAuthentication(t, e) })
 	t.Run("permissions", func(t *testing.T) { testPermissions(t, e) })
 	t.Run("audit", func(t *testing.T) { testAuditWithTokens(t, e, database) })
+	t.Run("notices", func(t *testing.T) { testNoticePermissions(t, e) })
 
 	// Neither the secret nor any token appears in any response.
 	for _, body := range e.rec.all() {

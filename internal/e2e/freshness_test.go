@@ -554,3 +554,59 @@ func TestFreshV2Reads(t *testing.T) {
 		}
 	}
 }
+
+// TestFreshNotices (points 1 and 2 for notices, docs/design.md "Notices"):
+// once the writer acknowledged a notice's creation, replacement or
+// deletion, the very next compatible lookup (its X-Condcache-Notices), v2
+// lookup and range through the reader carry the change, although Redis
+// held those answers and the replica is 2 s behind.
+func TestFreshNotices(t *testing.T) {
+	ls := lateTopology(t)
+	r := newClient(t, ls.servers.ReaderURL)
+	w := newClient(t, ls.servers.WriterURL)
+	gt, pt := w.mkGT("unlocked"), w.mkPT()
+	writeIOV(r, w, gt, pt, uniqz("fresh"), P{0, 0})
+	compat := lookupPath("payloadiovs/", gt, 0, 5)
+	lookup := v2LookupPath(gt, P{0, 5}, "")
+	rng := "/api/v2/range?gt=" + url.QueryEscape(gt) + "&from=0&to=0"
+	warm := func() {
+		t.Helper()
+		before := metric(t, ls.servers.ReaderURL, redisLookups)
+		testkit.Eventually(t, 10*time.Second, "the lookup answered from Redis", func() bool {
+			r.ok("GET", compat, nil)
+			r.ok("GET", lookup, nil)
+			r.ok("GET", rng, nil)
+			return metric(t, ls.servers.ReaderURL, redisLookups) > before
+		})
+	}
+	check := func(what, header string, want []int64) {
+		t.Helper()
+		if got := r.ok("GET", compat, nil).Header.Get("X-Condcache-Notices"); got != header {
+			t.Errorf("%s: X-Condcache-Notices %q, want %q", what, got, header)
+		}
+		if got := noticesOf(v2Get[v2LookupAnswer](t, r, lookup).Notices); !slices.Equal(got, want) {
+			t.Errorf("%s: v2 lookup notices %v, want %v", what, got, want)
+		}
+		if got := noticesOf(v2Get[struct {
+			Notices []v2Notice `json:"notices"`
+		}](t, r, rng).Notices); !slices.Equal(got, want) {
+			t.Errorf("%s: range notices %v, want %v", what, got, want)
+		}
+	}
+	warm()
+	check("before", "", []int64{})
+	n := w.postNotice(map[string]any{"description": "bad", "importance": "CRITICAL", "payload_types": []string{pt}})
+	check("created", "1; max-importance=CRITICAL", []int64{n.ID})
+	warm()
+	w.ok("PUT", fmt.Sprintf("/api/v2/notices/%d", n.ID), map[string]any{"description": "fine after all", "importance": "MINOR", "global_tags": []string{gt}})
+	check("replaced", "1; max-importance=MINOR", []int64{n.ID})
+	warm()
+	w.ok("PUT", fmt.Sprintf("/api/v2/notices/%d", n.ID), map[string]any{"description": "another GT", "importance": "MINOR", "global_tags": []string{w.mkGT("unlocked")}})
+	check("moved away", "", []int64{})
+	warm()
+	w.ok("PUT", fmt.Sprintf("/api/v2/notices/%d", n.ID), map[string]any{"description": "back", "importance": "MAJOR", "global_tags": []string{gt}})
+	check("moved back", "1; max-importance=MAJOR", []int64{n.ID})
+	warm()
+	w.ok("DELETE", fmt.Sprintf("/api/v2/notices/%d", n.ID), nil)
+	check("deleted", "", []int64{})
+}

@@ -47,6 +47,7 @@ type v2LookupAnswer struct {
 	Digest     string      `json:"digest"`
 	Payloads   []v2Payload `json:"payloads"`
 	Missing    []string    `json:"missing"`
+	Notices    []v2Notice  `json:"notices"`
 }
 
 type v2RangeAnswer struct {

@@ -196,6 +196,7 @@ type V2Window struct {
 
 // V2TypedPayload is a payload of a v2 lookup answer.
 type V2TypedPayload struct {
+	ID       int64   `json:"id"` // the IOV's (notices attach to it)
 	Type     string  `json:"type"`
 	URL      string  `json:"url"`
 	Checksum string  `json:"checksum"`
@@ -209,7 +210,7 @@ type V2TypedPayload struct {
 func NewV2TypedPayloads(rows []condcache.LookupRow) []V2TypedPayload {
 	out := make([]V2TypedPayload, len(rows))
 	for i, r := range rows {
-		out[i] = V2TypedPayload{Type: r.PayloadType, URL: r.PayloadURL, Checksum: r.Checksum, Size: r.Size,
+		out[i] = V2TypedPayload{ID: r.ID, Type: r.PayloadType, URL: r.PayloadURL, Checksum: r.Checksum, Size: r.Size,
 			Start: NewV2Point(r.Start), End: NewV2Point(r.End), Revision: r.Revision}
 	}
 	return out
@@ -227,6 +228,9 @@ type V2Lookup struct {
 	Digest     string           `json:"digest"`
 	Payloads   []V2TypedPayload `json:"payloads"`
 	Missing    []string         `json:"missing"`
+	// Notices are those that apply to this answer (docs/design.md
+	// "Notices"), most important first.
+	Notices []V2Notice `json:"notices"`
 }
 
 // NewV2Lookup renders a resolved answer.
@@ -237,7 +241,7 @@ func NewV2Lookup(gt, status string, generation int64, at condcache.Point, r cond
 	}
 	return V2Lookup{GlobalTag: gt, Status: status, Generation: generation, Point: NewV2Point(at),
 		Valid:  V2Window{From: NewV2PointPtr(r.From), Until: NewV2PointPtr(r.Until)},
-		Digest: r.Digest, Payloads: NewV2TypedPayloads(r.Payloads), Missing: missing}
+		Digest: r.Digest, Payloads: NewV2TypedPayloads(r.Payloads), Missing: missing, Notices: []V2Notice{}}
 }
 
 // V2Interval is one piece of a type's answers over a range; payload null:
@@ -264,12 +268,14 @@ type V2Range struct {
 	AsOf       *string           `json:"asof,omitempty"`
 	Digest     string            `json:"digest"`
 	Types      []V2TypeIntervals `json:"types"`
+	// Notices are those that apply somewhere in the range.
+	Notices []V2Notice `json:"notices"`
 }
 
 // NewV2Range renders a resolved range.
 func NewV2Range(gt, status string, generation int64, from, to condcache.Point, digest string, types []condcache.TypeIntervals) V2Range {
 	out := V2Range{GlobalTag: gt, Status: status, Generation: generation, From: NewV2Point(from), To: NewV2Point(to),
-		Digest: digest, Types: make([]V2TypeIntervals, len(types))}
+		Digest: digest, Types: make([]V2TypeIntervals, len(types)), Notices: []V2Notice{}}
 	for i, t := range types {
 		ivs := make([]V2Interval, len(t.Intervals))
 		for j, iv := range t.Intervals {
@@ -316,12 +322,15 @@ type V2Diff struct {
 	OnlyInA     []string     `json:"only_in_a"`
 	OnlyInB     []string     `json:"only_in_b"`
 	Types       []V2DiffType `json:"types"`
+	// ANotices and BNotices apply to each GT's answers over the range.
+	ANotices []V2Notice `json:"a_notices"`
+	BNotices []V2Notice `json:"b_notices"`
 }
 
 // NewV2Diff renders range differences (AnswerChange.Before is a's).
 func NewV2Diff(a, b string, genA, genB int64, from, to condcache.Point, changes []condcache.AnswerChange, onlyA, onlyB []string) V2Diff {
 	out := V2Diff{A: a, B: b, AGeneration: genA, BGeneration: genB, From: NewV2Point(from), To: NewV2Point(to),
-		OnlyInA: nonNil(onlyA), OnlyInB: nonNil(onlyB), Types: []V2DiffType{}}
+		OnlyInA: nonNil(onlyA), OnlyInB: nonNil(onlyB), Types: []V2DiffType{}, ANotices: []V2Notice{}, BNotices: []V2Notice{}}
 	for _, c := range changes {
 		if n := len(out.Types); n == 0 || out.Types[n-1].Type != c.PayloadType {
 			out.Types = append(out.Types, V2DiffType{Type: c.PayloadType})
@@ -348,11 +357,15 @@ type V2DiffAt struct {
 	BGeneration int64          `json:"b_generation"`
 	Point       V2Point        `json:"point"`
 	Differences []V2DiffAtType `json:"differences"`
+	// ANotices and BNotices apply to each GT's answer at the point.
+	ANotices []V2Notice `json:"a_notices"`
+	BNotices []V2Notice `json:"b_notices"`
 }
 
 // NewV2DiffAt compares two answers at a point, type by type.
 func NewV2DiffAt(a, b string, genA, genB int64, at condcache.Point, rowsA, rowsB []condcache.LookupRow) V2DiffAt {
-	out := V2DiffAt{A: a, B: b, AGeneration: genA, BGeneration: genB, Point: NewV2Point(at), Differences: []V2DiffAtType{}}
+	out := V2DiffAt{A: a, B: b, AGeneration: genA, BGeneration: genB, Point: NewV2Point(at), Differences: []V2DiffAtType{},
+		ANotices: []V2Notice{}, BNotices: []V2Notice{}}
 	byType := func(rows []condcache.LookupRow) map[string]*V2TypedPayload {
 		m := map[string]*V2TypedPayload{}
 		for _, p := range NewV2TypedPayloads(rows) {
