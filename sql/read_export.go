@@ -47,13 +47,13 @@ CROSS JOIN LATERAL (
 	UNION ALL
 	(SELECT i.id FROM "PayloadIOV" i
 	WHERE i.payload_list_id = l.id AND i.comb_iov > $2::text::numeric AND i.comb_iov <= $3::text::numeric)
-) r
-WHERE l.global_tag_id = $1`
+) r`
 
 const exportRangeSQL = `SELECT ` + iovCols + ` FROM ` + exportRangeFrom + `
-JOIN "PayloadIOV" i ON i.id = r.id ORDER BY t.name, l.id, i.id`
+JOIN "PayloadIOV" i ON i.id = r.id
+WHERE l.global_tag_id = $1 ORDER BY t.name, l.id, i.id`
 
-const exportRangeCountSQL = `SELECT count(*) FROM ` + exportRangeFrom
+const exportRangeCountSQL = `SELECT count(*) FROM ` + exportRangeFrom + ` WHERE l.global_tag_id = $1`
 
 // exportNextSQL is, per list of GT $1, the first IOV start after $2 (as
 // the lookup's window finds it: lowest comb_iov, then lowest id).

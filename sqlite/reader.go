@@ -222,10 +222,10 @@ func (r *Reader) LookupAt(ctx context.Context, globalTag string, at condcache.Po
 	defer stmt.Close()
 	for _, l := range r.lists {
 		var (
-			url, cksum, extra   sql.NullString
-			size                sql.NullInt64
-			sM, sm, eM, em      sql.NullInt64
-			key, nextKey        []byte
+			url, cksum, extra    sql.NullString
+			size                 sql.NullInt64
+			sM, sm, eM, em       sql.NullInt64
+			key, nextKey         []byte
 			nextMajor, nextMinor sql.NullInt64
 		)
 		if err := stmt.QueryRowContext(ctx, point[:], l.id).Scan(&url, &cksum, &size, &sM, &sm, &eM, &em, &extra, &key,

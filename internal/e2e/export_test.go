@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	stdsql "database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -573,4 +575,278 @@ func testExportOffline(t *testing.T, env ...string) {
 	if sha256.Sum256(after) != sum {
 		t.Error("the export file changed while served")
 	}
+
+	// A ranged export answers as online inside its range (windows at its
+	// edges included) and refuses points outside it.
+	from, to := P{150, 0}, P{200, 3}
+	rq := url.Values{"from": {pointParam(from)}, "to": {pointParam(to)}}.Encode()
+	rpath, rexp := download(t, online, gt, rq, t.TempDir())
+	rd := obj(t, c.ok("GET", "/api/v2/gt/"+name+"/digest?"+rq, nil).JSON)
+	if got := rexp.Header.Get("X-Condcache-Digest"); got != str(t, rd["digest"]) {
+		t.Errorf("ranged export digest %s, the GT's digest over the range %v", got, rd["digest"])
+	}
+	if cd := rexp.Header.Get("Content-Disposition"); !strings.Contains(cd, url.PathEscape(gt+"_150.0-200.3.sqlite")) {
+		t.Errorf("ranged Content-Disposition %q", cd)
+	}
+	roff := startOffline(t, rpath)
+	var inside, outside []P
+	for _, p := range points {
+		if !p.less(from) && !to.less(p) {
+			inside = append(inside, p)
+		} else {
+			outside = append(outside, p)
+		}
+	}
+	m := compareLookups(t, online, roff, gt, inside) + compareRanges(t, online, roff, gt, inside)
+	same(t, online, roff, "/api/v2/gt/"+name+"/digest?"+rq, lookupHeaders)
+	for _, p := range outside {
+		q := url.Values{"gtName": {gt}, "majorIOV": {strconv.FormatInt(p.M, 10)}, "minorIOV": {strconv.FormatInt(p.m, 10)}}.Encode()
+		r := exGet(t, roff+apiPrefix+"payloadiovs/?"+q)
+		if r.Status != 404 || !bytes.Contains(r.Body, []byte(`"code":"not_found"`)) || !bytes.Contains(r.Body, []byte("from 150.0 to 200.3 only")) {
+			t.Errorf("ranged offline lookup at %v: %d %s", p, r.Status, r.Body)
+		}
+	}
+	if r := exGet(t, roff+"/api/v2/gt/"+name+"/digest"); r.Status != 404 {
+		t.Errorf("ranged offline digest of every point: %d %s", r.Status, r.Body)
+	}
+	t.Logf("ranged export %v-%v: %d points inside, %d answers compared, %d points outside refused", from, to, len(inside), m+1, len(outside))
+}
+
+// TestExportBadInput: an unknown GT is 404, bad bounds and a range over
+// 10^6 runs are 400, all JSON with a detail, before any file is built.
+func TestExportBadInput(t *testing.T) {
+	t.Parallel()
+	c := shared(t)
+	gt := c.mkGT("unlocked")
+	c.mustInsert(gt, c.mkPT(), "x.root", P{1, 0}, open)
+	for _, tc := range []struct {
+		gt, query string
+		status    int
+		code      string
+	}{
+		{"no-such-gt" + uniq(""), "", 404, "not_found"},
+		{gt, "from=1", 400, "invalid"},
+		{gt, "to=5", 400, "invalid"},
+		{gt, "from=x&to=5", 400, "invalid"},
+		{gt, "from=1.2.3&to=5", 400, "invalid"},
+		{gt, "from=10&to=5", 400, "invalid"},
+		{gt, "from=0&to=10000000", 400, "invalid"},
+		{gt, "from=-5000000&to=5000001", 400, "invalid"},
+	} {
+		r := c.get("/api/v2/gt/" + url.PathEscape(tc.gt) + "/export?" + tc.query)
+		wantErr(t, r, tc.code, "", tc.status)
+	}
+	r := exGet(t, servers.ReaderURL+exportPath(gt, "from=0&to=10000000"))
+	if !bytes.Contains(r.Body, []byte("more than 1000000")) {
+		t.Errorf("a range of 10^7 runs: %s", r.Body)
+	}
+	if r := exGet(t, servers.ReaderURL+exportPath(gt, "from=0&to=999999")); r.Status != 200 {
+		t.Errorf("a range of 10^6 runs: %d %s", r.Status, r.Body)
+	}
+}
+
+// tableDump is every row of every table of an export file but its
+// export time, for comparing two exports of one state.
+func tableDump(t *testing.T, path string) string {
+	t.Helper()
+	db, err := stdsql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var b strings.Builder
+	for _, table := range []string{"condcache_export", "GlobalTagStatus", "GlobalTag", "PayloadType", "PayloadList", "PayloadIOV", "condcache_list_next"} {
+		rows, err := db.Query(`SELECT * FROM "` + table + `" ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			if table == "condcache_export" && vals[0] == "exported_at" {
+				continue
+			}
+			fmt.Fprintf(&b, "%s %q\n", table, vals)
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+// TestExportCommand: `condcache export` against the real reader writes the
+// file the HTTP download gives (exit 0); an unknown GT fails with the
+// server's detail; SIGINT in the middle of a download leaves no file.
+func TestExportCommand(t *testing.T) {
+	t.Parallel()
+	c := shared(t)
+	gt := c.mkGT("unlocked")
+	for i := range 3 {
+		c.mustInsert(gt, c.mkPT(), fmt.Sprintf("cmd%d.root", i), P{int64(10 * i), 0}, open)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.sqlite")
+	cmd := exec.Command(binary, "export", "-url", servers.ReaderURL, "-o", out, gt)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	msg, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("condcache export: %v\n%s", err, msg)
+	}
+	if !bytes.Contains(msg, []byte("3 IOVs")) || !bytes.Contains(msg, []byte("IOVs/s")) {
+		t.Errorf("condcache export said %q", msg)
+	}
+	got, err := sqlite.Open(out)
+	if err != nil {
+		t.Fatalf("the command's file: %v", err)
+	}
+	info := got.Info()
+	got.Close()
+	web, _ := download(t, servers.ReaderURL, gt, "", dir)
+	if a, b := tableDump(t, out), tableDump(t, web); a != b {
+		t.Errorf("the command's file and the download differ:\n%s\n%s", a, b)
+	}
+	if info.GlobalTag != gt || info.IOVs != 3 {
+		t.Errorf("the command's file: %+v", info)
+	}
+	// CONDCACHE_URL, a range, and the default output name.
+	cmd = exec.Command(binary, "export", "-from", "0", "-to", "15", gt)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CONDCACHE_URL=" + servers.ReaderURL}
+	cmd.Dir = t.TempDir()
+	if msg, err := cmd.CombinedOutput(); err != nil || !bytes.Contains(msg, []byte("2 IOVs")) {
+		t.Errorf("condcache export -from 0 -to 15: %v %s", err, msg)
+	} else if _, err := os.Stat(filepath.Join(cmd.Dir, gt+".sqlite")); err != nil {
+		t.Errorf("default output: %v", err)
+	}
+
+	// An unknown GT: exit 1, the server's detail, no file.
+	missing := filepath.Join(dir, "missing.sqlite")
+	cmd = exec.Command(binary, "export", "-url", servers.ReaderURL, "-o", missing, "no-such-gt")
+	msg, err = cmd.CombinedOutput()
+	if code := exitCode(err); code != 1 || !bytes.Contains(msg, []byte("GlobalTag no-such-gt not found.")) {
+		t.Errorf("export of an unknown GT: exit %d, %s", code, msg)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("export of an unknown GT left %s", missing)
+	}
+
+	// SIGINT mid-download: a server that sends part of the file and stalls.
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", sqlite.ContentType)
+		w.Header().Set("Content-Length", strconv.Itoa(10<<20))
+		w.WriteHeader(200)
+		w.Write(make([]byte, 64<<10))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	sdir := t.TempDir()
+	cmd = exec.Command(binary, "export", "-url", slow.URL, "-o", filepath.Join(sdir, "slow.sqlite"), gt)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		parts, _ := filepath.Glob(filepath.Join(sdir, ".slow.sqlite.part-*"))
+		if len(parts) == 1 {
+			if st, err := os.Stat(parts[0]); err == nil && st.Size() > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no partial download appeared: %s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	if code := exitCode(err); code != 1 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("export after SIGINT: exit %d, %s", code, stderr.String())
+	}
+	if left, _ := os.ReadDir(sdir); len(left) != 0 {
+		t.Errorf("SIGINT left %v", left)
+	}
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// TestExportOfflineClientReads: what the C++ client reads (globalTags,
+// gtstatus, pt, gtPayloadLists, lookups, with its legacy paths) it reads
+// alike from an offline reader of an export.
+func TestExportOfflineClientReads(t *testing.T) {
+	t.Parallel()
+	sv, _ := startServersNoCache(t)
+	c := newClient(t, sv.ReaderURL)
+	c.ensureStatus("unlocked")
+	c.ensureStatus("locked")
+	gt := uniqz("cppOffline")
+	c.ok("POST", "gt", map[string]any{"name": gt, "status": "unlocked", "author": "cppuser"})
+	ptA, ptB := uniqz("cppA"), uniqz("cppB")
+	for _, pt := range []string{ptA, ptB} {
+		c.ok("POST", "pt", map[string]any{"name": pt})
+	}
+	c.mustInsert(gt, ptA, "a1", P{10, 0}, open)
+	c.mustInsert(gt, ptA, "a2", P{20, 0}, open)
+	c.mustInsert(gt, ptA, "a3", P{15, 0}, P{17, 0})
+	c.mustInsert(gt, ptB, "b1", P{0, 0}, P{5, 0})
+	c.ok("PUT", "gt_change_status/"+gt+"/locked", rawJSON("null"))
+	path, _ := download(t, sv.ReaderURL, gt, "", t.TempDir())
+	off := newClient(t, startOffline(t, path))
+	for _, cl := range []*client{c, off} {
+		if !cl.gtNames()[gt] {
+			t.Errorf("%s: globalTags lacks %s", cl.base, gt)
+		}
+	}
+	for _, p := range []string{"globalTags", "gtstatus", "pt", "gtPayloadLists/" + gt} {
+		a, b := c.get(p), off.get(p)
+		if p == "globalTags" || p == "pt" {
+			continue // the online ones list the database's other objects too
+		}
+		if !bytes.Equal(a.Body, b.Body) {
+			t.Errorf("GET %s: online %s, offline %s", p, a.Body, b.Body)
+		}
+	}
+	want := func(g map[string]any) any { return g["payload_iov_count"] }
+	for _, g := range arr(t, off.get("globalTags").JSON) {
+		if m := obj(t, g); m["name"] == gt && fmt.Sprint(want(m)) != "5" {
+			t.Errorf("offline globalTags: payload_iov_count %v", want(m))
+		}
+	}
+	for _, p := range []P{{-1, 0}, {0, 0}, {9, 0}, {10, 3}, {16, 0}, {18, 0}, {99, 0}} {
+		if a, b := c.lookupURLs(gt, p.M, p.m), off.lookupURLs(gt, p.M, p.m); !slices.Equal(keysOf(a), keysOf(b)) || fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("lookup at %v: online %v, offline %v", p, a, b)
+		}
+	}
+}
+
+func keysOf(m map[string]string) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
 }
