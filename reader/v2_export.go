@@ -22,8 +22,8 @@ import (
 // /api/v2/gt/{name}/export[?from=&to=] answers a SQLite file of the GT,
 // built in a temporary directory and streamed from disk.
 const (
-	// MaxExportIOVs bounds one export (about 2 GiB of file); beyond, the
-	// client exports ranges.
+	// MaxExportIOVs bounds one export (about 3 GB of file at ~290 bytes
+	// an IOV); beyond, the client exports ranges.
 	MaxExportIOVs = 10_000_000
 	// maxConcurrentExports are built at once by this process; more are
 	// answered 503 with Retry-After.
