@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"slices"
 	"strconv"
 )
@@ -58,18 +59,46 @@ func DigestIntervals(ivs []TypedInterval) string {
 	slices.SortStableFunc(ivs, func(a, b TypedInterval) int {
 		return cmp.Or(cmp.Compare(a.PayloadType, b.PayloadType), comparePositions(a.From, b.From))
 	})
-	b := []byte(rangeDigestHeader)
+	d := NewRangeDigest()
 	for _, iv := range ivs {
-		b = appendNum(appendNum(b, iv.From.Major), iv.From.Minor)
-		if iv.Until == nil {
-			b = append(b, "-;-;"...)
-		} else {
-			b = appendNum(appendNum(b, iv.Until.Major), iv.Until.Minor)
-		}
-		x := iv.Row
-		b = appendRecord(b, iv.PayloadType, x.PayloadURL, x.Checksum, x.Size, x.Extra, x.Start, x.End)
+		d.Add(iv)
 	}
-	return digestOf(b)
+	return d.Sum()
+}
+
+// RangeDigest computes DigestIntervals incrementally, without holding the
+// intervals: Add them in the order DigestIntervals sorts them (by type
+// name bytewise, then start), e.g. one type's ResolveRange pieces after
+// another's in name order.
+type RangeDigest struct {
+	h   hash.Hash
+	buf []byte
+}
+
+// NewRangeDigest starts a range digest.
+func NewRangeDigest() *RangeDigest {
+	d := &RangeDigest{h: sha256.New()}
+	d.h.Write([]byte(rangeDigestHeader))
+	return d
+}
+
+// Add adds the record of one interval.
+func (d *RangeDigest) Add(iv TypedInterval) {
+	b := appendNum(appendNum(d.buf[:0], iv.From.Major), iv.From.Minor)
+	if iv.Until == nil {
+		b = append(b, "-;-;"...)
+	} else {
+		b = appendNum(appendNum(b, iv.Until.Major), iv.Until.Minor)
+	}
+	x := iv.Row
+	b = appendRecord(b, iv.PayloadType, x.PayloadURL, x.Checksum, x.Size, x.Extra, x.Start, x.End)
+	d.h.Write(b)
+	d.buf = b
+}
+
+// Sum returns the digest of the records added so far.
+func (d *RangeDigest) Sum() string {
+	return DigestPrefix + hex.EncodeToString(d.h.Sum(nil))
 }
 
 func appendRecord(b []byte, typ, url, checksum string, size *int64, revision *string, start, end Point) []byte {

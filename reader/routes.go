@@ -59,6 +59,7 @@ func (s *Server) newRouter() *router.Router {
 		}
 	}
 	s.v2Routes(r)
+	s.exportRoute(r)
 	api.GET(r, api.HealthzPath, api.Healthz)
 	api.GET(r, api.ReadyzPath, api.ReadyHandler(s.base, s.stopping, s.cfg.ReadyTimeout, s.svc.Ready, s.log))
 	if s.cfg.Gatherer != nil {

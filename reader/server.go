@@ -87,6 +87,16 @@ type Config struct {
 	// Notices, if set, serves the v2 notice reads and the notices of v2
 	// answers served from the cache (docs/design.md "Notices").
 	Notices condcache.NoticeReader
+	// Exports, if set, serves GET /api/v2/gt/{name}/export (docs/design.md
+	// "Export and offline serving"); ExportMeta says who writes the files
+	// (its IOVMode is IOVMode), ExportDir where they are built ("" = the
+	// system's temporary directory).
+	Exports    condcache.Exporter
+	ExportMeta condcache.ExportMeta
+	ExportDir  string
+	// ReadOnly answers every write with 405 instead of proxying it: an
+	// offline reader serving an export file has no writer.
+	ReadOnly bool
 	// Metrics, if set, receives request metrics; Gatherer, if set, is
 	// served on /metrics.
 	Metrics  *api.HTTPMetrics
@@ -207,6 +217,10 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		defer api.RecoverPanic(ctx, s.log)
 		if api.IsWrite(ctx.Method()) && api.IsAPIPath(ctx.Request.URI().PathOriginal()) {
+			if s.cfg.ReadOnly {
+				readOnly(ctx)
+				return
+			}
 			s.proxyWrite(ctx)
 			return
 		}

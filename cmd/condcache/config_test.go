@@ -40,6 +40,7 @@ func commandTables() map[string]struct {
 			func(args []string, e config.Env) error { _, _, err := loadReader(args, e); return err }},
 		"migrate": {func() *config.Table { var p string; return migrateTable(&p) }, nil},
 		"check":   {func() *config.Table { return checkTable(&checkSettings{}) }, nil},
+		"export":  {func() *config.Table { return exportTable(&exportSettings{}) }, nil},
 		"run": {func() *config.Table {
 			var o localstack.RunOptions
 			var demo bool
@@ -137,6 +138,9 @@ func variableCases(t *testing.T) map[string]variableCase {
 		"CONDCACHE_PG_PORT":              {good: "25432", bad: "70000"},
 		"CONDCACHE_REDIS_PORT":           {good: "26379", bad: "redis"},
 		"PG_BIN_DIR":                     {good: t.TempDir(), bad: filepath.Join(t.TempDir(), "missing")},
+		"CONDCACHE_SQLITE":               {good: "site.sqlite"},
+		"CONDCACHE_EXPORT_DIR":           {good: "/var/tmp"},
+		"CONDCACHE_URL":                  {good: "http://reader.example:8000", bad: "reader:8000"},
 	}
 	for _, suffix := range []string{"_W", "_R1", "_R2", ""} {
 		with := map[string]string{}

@@ -6,6 +6,7 @@
 //	condcache reader    # a stateless reader (replicas, fallback to the primary)
 //	condcache migrate   # apply the schema migrations and exit
 //	condcache check     # list stored states that make lookups ambiguous (read-only)
+//	condcache export    # download a GT's export file, served offline by reader -sqlite
 //	condcache loadtest  # drive running servers: freshness checks, load workloads and reports
 //
 // Each command reads its settings from one table (internal/config): every
@@ -50,6 +51,8 @@ func runMain(args []string, e config.Env) int {
 		err = runMigrate(ctx, args, e)
 	case "loadtest":
 		err = runLoadtest(ctx, args, e)
+	case "export":
+		err = runExport(ctx, args, e)
 	case "check":
 		// Its exit status says whether anything was found.
 		return runCheck(ctx, args, e, stdout, stderr)
@@ -92,6 +95,8 @@ commands:
            (duplicate starts, overlaps, empty or inverted IOVs, missing or
            wrong comb_iov, two lists of one type), per global tag and list;
            read-only; exit status 1 when anything is found
+  export   download a global tag's export file (SQLite) from a reader, which
+           "condcache reader -sqlite FILE" serves offline
   loadtest drive running servers: "loadtest freshness" (write-then-read
            rounds, no stale answer allowed), "loadtest run" (workloads,
            side by side, rate sweeps; reports with charts)

@@ -15,6 +15,7 @@ import (
 	"github.com/condcache/condcache/reader"
 	cdbsql "github.com/condcache/condcache/sql"
 	"github.com/condcache/condcache/sql/replica"
+	"github.com/condcache/condcache/sqlite"
 )
 
 // readerSettings is the reader's configuration (docs/operations.md
@@ -29,6 +30,8 @@ type readerSettings struct {
 	attemptTimeout time.Duration
 	maxConns       int
 	pprof          string
+	sqlite         string
+	exportDir      string
 	serve          serveSettings
 	cache          cacheSettings
 }
@@ -46,6 +49,10 @@ func readerTable(s *readerSettings) *config.Table {
 			Help: "give up a read on a replica that has not answered within this, and fail over"},
 		maxConnsRow(&s.maxConns, "reader", "PostgreSQL pool size per backend"),
 		pprofRow(&s.pprof),
+		{Flag: "sqlite", Env: env("CONDCACHE_SQLITE"), DefaultText: "none: serve the database", Value: config.String(&s.sqlite),
+			Help: "serve this export file (GET /api/v2/gt/NAME/export) read-only, offline: no PostgreSQL, Redis or writer;\n-primary, -replicas, -writer and -redis are not used, the IOV mode is the file's, and writes get 405"},
+		{Flag: "export-dir", Env: env("CONDCACHE_EXPORT_DIR"), DefaultText: "the system's temporary directory", Value: config.String(&s.exportDir),
+			Help: "where export files are built before they are sent"},
 	}
 	rows = append(rows, serveRows(&s.serve, "reader")...)
 	rows = append(rows, cacheRows(&s.cache)...)
@@ -82,6 +89,9 @@ func runReader(ctx context.Context, args []string, e config.Env) error {
 	logger := newLogger(s.secrets()...)
 	if err := startPprof(s.pprof, logger); err != nil {
 		return err
+	}
+	if s.sqlite != "" {
+		return runOfflineReader(ctx, s, c, e, logger)
 	}
 	poolOpts := cdbsql.PoolOptions{MaxConns: int32(s.maxConns), AcquireWait: s.serve.poolWait}
 	primaryPool, err := cdbsql.ConnectPool(ctx, s.primary, poolOpts)
@@ -132,6 +142,9 @@ func runReader(ctx context.Context, args []string, e config.Env) error {
 		Checker:            rd,
 		Ranges:             rd,
 		Notices:            rd,
+		Exports:            &sqlite.Exporter{Source: rd},
+		ExportMeta:         condcache.ExportMeta{Source: exportSource(s.addr), Version: buildVersion()},
+		ExportDir:          s.exportDir,
 		Metrics:            api.NewHTTPMetrics(reg),
 		Gatherer:           reg,
 		LookupSources:      sources,
