@@ -226,6 +226,24 @@ var wantOwn = []string{
 	`relation | condcache_audit_txid_idx | i`,
 	`sequence | condcache_audit_change_id_seq | bigint | 1 | 1 | 1 | 9223372036854775807 | 1 | false | condcache_audit_change.id a`,
 	`sequence | condcache_audit_id_seq | bigint | 1 | 1 | 1 | 9223372036854775807 | 1 | false | condcache_audit.id a`,
+	// 008: protection marks, and what a forced delete deleted.
+	`column | condcache_audit | 7 | forced | jsonb | false |  | `,
+	`column | condcache_protection | 1 | id | bigint | true | nextval('condcache_protection_id_seq'::regclass) | `,
+	`column | condcache_protection | 2 | kind | text | true |  | `,
+	`column | condcache_protection | 3 | object_id | bigint | true |  | `,
+	`column | condcache_protection | 4 | note | text | true | ''::text | `,
+	`column | condcache_protection | 5 | actor | text | true |  | `,
+	`column | condcache_protection | 6 | created | timestamp with time zone | true | now() | `,
+	`constraint | condcache_protection | condcache_protection_kind_check | c | CHECK ((kind = ANY (ARRAY['GlobalTag'::text, 'PayloadList'::text, 'PayloadIOV'::text]))) | false | false |  `,
+	`constraint | condcache_protection | condcache_protection_object_key | u | UNIQUE (kind, object_id) | false | false |  `,
+	`constraint | condcache_protection | condcache_protection_pkey | p | PRIMARY KEY (id) | false | false |  `,
+	`index | condcache_protection | condcache_protection_object_key | CREATE UNIQUE INDEX condcache_protection_object_key ON public.condcache_protection USING btree (kind, object_id)`,
+	`index | condcache_protection | condcache_protection_pkey | CREATE UNIQUE INDEX condcache_protection_pkey ON public.condcache_protection USING btree (id)`,
+	`relation | condcache_protection | r`,
+	`relation | condcache_protection_id_seq | S`,
+	`relation | condcache_protection_object_key | i`,
+	`relation | condcache_protection_pkey | i`,
+	`sequence | condcache_protection_id_seq | bigint | 1 | 1 | 1 | 9223372036854775807 | 1 | false | condcache_protection.id a`,
 }
 
 // diffLines compares two schema descriptions as sets of lines.
