@@ -106,6 +106,9 @@ type DryRunAnswer struct {
 	Changes            []V2RowChange    `json:"changes"`
 	AnswerChangesTotal int              `json:"answer_changes_total"`
 	AnswerChanges      []V2AnswerChange `json:"answer_changes"`
+	// Forced: the protected objects the write would delete under force=1
+	// (docs/design.md "Protection"); left out when there are none.
+	Forced []V2ProtectedObject `json:"forced,omitempty"`
 }
 
 // Bounds of a DryRunAnswer's lists.
@@ -122,7 +125,8 @@ func NewDryRunAnswer(d *condcache.DryRun, response []byte) DryRunAnswer {
 	return DryRunAnswer{DryRun: true, Response: response,
 		ChangesTotal: len(d.Changes), Changes: NewV2RowChanges(d.Changes[:min(len(d.Changes), MaxDryRunChanges)]),
 		AnswerChangesTotal: len(d.AnswerChanges),
-		AnswerChanges:      NewV2AnswerChanges(d.AnswerChanges[:min(len(d.AnswerChanges), MaxDryRunAnswerChanges)])}
+		AnswerChanges:      NewV2AnswerChanges(d.AnswerChanges[:min(len(d.AnswerChanges), MaxDryRunAnswerChanges)]),
+		Forced:             NewV2ProtectedObjects(d.Forced)}
 }
 
 // V2AuditEntry is an entry of the audit trail.
@@ -134,6 +138,9 @@ type V2AuditEntry struct {
 	Request     json.RawMessage `json:"request"`
 	Generations []V2Generation  `json:"generations"`
 	Changes     []V2AuditChange `json:"changes"`
+	// Forced: what the write deleted under force=1 (docs/design.md
+	// "Protection"); left out for every other entry.
+	Forced []V2ProtectedObject `json:"forced,omitempty"`
 }
 
 // V2Generation is the generation a GT reached.
@@ -155,7 +162,7 @@ type V2AuditChange struct {
 // NewV2AuditEntry renders e, with its rows when withRows.
 func NewV2AuditEntry(e condcache.AuditEntry, withRows bool) V2AuditEntry {
 	out := V2AuditEntry{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Actor: e.Actor, Endpoint: e.Endpoint,
-		Request: nullIfEmpty(e.Request), Generations: []V2Generation{}, Changes: []V2AuditChange{}}
+		Request: nullIfEmpty(e.Request), Generations: []V2Generation{}, Changes: []V2AuditChange{}, Forced: NewV2ProtectedObjects(e.Forced)}
 	for _, g := range e.Generations {
 		out.Generations = append(out.Generations, V2Generation{g.GlobalTag, g.Generation})
 	}
