@@ -300,7 +300,7 @@ var codeForStatus = map[int][]string{
 	400: {"invalid"},
 	403: {"unauthorized", "forbidden"},
 	404: {"not_found"},
-	409: {"conflict", "locked"},
+	409: {"conflict", "locked", "protected"},
 }
 
 // wantErr requires one of statuses, a JSON object with a string `detail`
