@@ -126,8 +126,11 @@ func TestProtectGuardsEveryDelete(t *testing.T) {
 
 	// Marks on the containers protect what they hold: an IOV of a marked
 	// list, a list or an IOV of a marked GT.
+	hEmpty := e.attachedPL("H", "TE")
 	e.protect(condcache.ProtectRequest{PayloadLists: []string{f.a.Name}, GlobalTags: []string{"H"}, Protected: true})
 	before := e.protSnapshot()
+	wantStoreErr(t, s.DeletePayloadList(e.ctx, hEmpty.Name), condcache.EProtected,
+		protectedDetail(fmt.Sprintf("PayloadList %q (in protected GlobalTag \"H\")", hEmpty.Name)))
 	_, err := s.DeletePayloadIOV(e.ctx, "G", "TA", f.a2.Start, f.a2.End)
 	wantStoreErr(t, err, condcache.EProtected, protectedDetail(fmt.Sprintf("PayloadIOV %d (in protected PayloadList %q)", f.a2.ID, f.a.Name)))
 	_, err = s.DeletePayloadIOVs(e.ctx, []int64{f.b1.ID, f.a2.ID, f.x1.ID}, allow)
@@ -150,7 +153,7 @@ func TestProtectGuardsEveryDelete(t *testing.T) {
 	}
 	// A type delete reaches no list: it is refused while any list has the
 	// type, protected or not.
-	wantStoreErr(t, s.DeletePayloadType(e.ctx, "TE"), condcache.EConflict, "PayloadType is used by 1 PayloadLists")
+	wantStoreErr(t, s.DeletePayloadType(e.ctx, "TE"), condcache.EConflict, "PayloadType is used by 2 PayloadLists")
 
 	// Unmarked, they go.
 	e.protect(condcache.ProtectRequest{PayloadLists: []string{f.a.Name, f.e.Name}, IOVs: []int64{f.a1.ID}, GlobalTags: []string{"H"}})
