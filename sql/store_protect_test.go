@@ -354,3 +354,41 @@ func TestProtectDryRun(t *testing.T) {
 		t.Errorf("dry run changes: %+v", d.Changes)
 	}
 }
+
+// TestProtectReplacingCloneSeesLateMark: the replacing clone reads in
+// REPEATABLE READ, so a mark committed after its snapshot is invisible to
+// its guard; the mark's bump of the GT (migration 008) makes the delete's
+// own bump fail to serialise, and the run again sees it. The mark is
+// written while holding the lock Protect holds (the list FOR SHARE), so
+// the clone is waiting on it with its snapshot taken.
+func TestProtectReplacingCloneSeesLateMark(t *testing.T) {
+	e := newStoreEnv(t, condcache.ModeContinuous)
+	e.statuses()
+	e.gt("S", condcache.StatusUnlocked)
+	e.gt("D", condcache.StatusUnlocked)
+	l := e.attachedPL("D", "T")
+	e.attach(l.Name, "d", iovPt(0, 0), storeOpen)
+	tx, err := e.db.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(e.ctx)
+	if _, err := tx.Exec(e.ctx, `SELECT id FROM "PayloadList" WHERE name = $1 FOR SHARE`, l.Name); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := e.store.CloneGlobalTagReplacing(e.ctx, "S", "D"); done <- err }()
+	e.waitForLockWait("the replacing clone", done)
+	if _, err := tx.Exec(e.ctx, `INSERT INTO condcache_protection (kind, object_id, actor)
+		SELECT 'GlobalTag', id, 'test' FROM "GlobalTag" WHERE name = 'D'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantStoreErr(t, <-done, condcache.EProtected, protectedDetail(`GlobalTag "D"`))
+	if n := e.count(`SELECT count(*) FROM "PayloadIOV" i JOIN "PayloadList" l ON l.id = i.payload_list_id
+		JOIN "GlobalTag" g ON g.id = l.global_tag_id WHERE g.name = 'D' AND i.payload_url = 'd'`); n != 1 {
+		t.Errorf("the protected GT lost its IOV: %d left", n)
+	}
+}
