@@ -21,6 +21,9 @@ type AuditEntry struct {
 	// Generations are the GTs whose answers the write changed, with the
 	// generation each reached.
 	Generations []Invalidation
+	// Forced are the protected objects the write deleted under force=1
+	// (docs/design.md "Protection"); none for other writes.
+	Forced []ProtectedObject
 }
 
 // AuditChange is what one statement did to one table: how many rows, and

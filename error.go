@@ -16,6 +16,7 @@ const (
 	ENotFound     ErrorCode = "not_found"    // 404
 	EConflict     ErrorCode = "conflict"     // duplicate name, list not empty, overlap: 409
 	ELocked       ErrorCode = "locked"       // GT locked or frozen: 409
+	EProtected    ErrorCode = "protected"    // a delete would remove protected objects: 409
 	EUnauthorized ErrorCode = "unauthorized" // no or bad credentials: 403 (as the reference)
 	EForbidden    ErrorCode = "forbidden"    // permission denied: 403
 	EUnavailable  ErrorCode = "unavailable"  // a dependency is down: 503
@@ -67,7 +68,7 @@ func (c ErrorCode) HTTPStatus() int {
 		return statusBadRequest
 	case ENotFound:
 		return statusNotFound
-	case EConflict, ELocked:
+	case EConflict, ELocked, EProtected:
 		return statusConflict
 	case EUnauthorized, EForbidden:
 		return statusForbidden

@@ -13,6 +13,7 @@ func TestHTTPStatus(t *testing.T) {
 		ENotFound:             http.StatusNotFound,
 		EConflict:             http.StatusConflict,
 		ELocked:               http.StatusConflict,
+		EProtected:            http.StatusConflict,
 		EUnauthorized:         http.StatusForbidden,
 		EForbidden:            http.StatusForbidden,
 		EUnavailable:          http.StatusServiceUnavailable,

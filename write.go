@@ -43,6 +43,9 @@ type DryRun struct {
 	// AnswerChanges are, per GT and payload type, the run ranges whose
 	// compatible lookup answer would change, from which payload to which.
 	AnswerChanges []AnswerChange
+	// Forced are the protected objects the write would delete under
+	// force=1 (docs/design.md "Protection").
+	Forced []ProtectedObject
 }
 
 type dryRunKey struct{}

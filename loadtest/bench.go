@@ -12,9 +12,11 @@ import (
 // loaded and replicated (pgdata.StartBench starts one).
 type BenchStack interface {
 	// CachedReaderURL is a reader with the Redis cache, UncachedReaderURL
-	// one without (every lookup from the replica).
+	// one without (every lookup from the replica); UncountedReaderURL one
+	// with the cache but without access accounting.
 	CachedReaderURL() string
 	UncachedReaderURL() string
+	UncountedReaderURL() string
 	// GlobalTag and Runs are what the lookups read.
 	GlobalTag() string
 	Runs() (first, last int64)
@@ -85,6 +87,12 @@ func Bench(ctx context.Context, stack BenchStack, o BenchOptions) error {
 		return err
 	}
 	rep.AddCompared(hits)
+	// What access accounting costs cache hits: the reader that counts
+	// against one that does not, on the same Redis entries.
+	cost, err := MeasureUsageCost(ctx, ro, stack.UncountedReaderURL(), stack.CachedReaderURL(), 6)
+	if err != nil {
+		return err
+	}
 	misses, err := Compare(ctx, ro, []string{static.URL, stack.UncachedReaderURL()}, 5)
 	if err != nil {
 		return err
@@ -102,6 +110,7 @@ func Bench(ctx context.Context, stack BenchStack, o BenchOptions) error {
 		return err
 	}
 	fmt.Fprintln(stdout, "range vs lookups, uncached reader:", rvl)
+	fmt.Fprintln(stdout, cost)
 	paths, err := rep.Save(o.Out)
 	if err != nil {
 		return err

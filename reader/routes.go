@@ -55,7 +55,7 @@ func (s *Server) newRouter() *router.Router {
 			if !ok {
 				panic(fmt.Sprintf("reader: no handler for GET route %s", rt.Name))
 			}
-			api.GET(r, path, s.cfg.Metrics.Instrument(rt.Name, s.handle(rt.Name, s.cachedResponse(rt.Name, h))))
+			api.GET(r, path, s.cfg.Metrics.Instrument(rt.Name, s.counting(rt.Name, s.handle(rt.Name, s.cachedResponse(rt.Name, h)))))
 		}
 	}
 	s.v2Routes(r)

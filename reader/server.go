@@ -84,6 +84,11 @@ type Config struct {
 	Audit   condcache.AuditReader
 	// Ranges, if set, serves the v2 range, digest and diff reads.
 	Ranges condcache.RangeReader
+	// Usage, if set, counts reads per GT and client (docs/design.md
+	// "Access accounting"); UsageReader, if set, serves GET
+	// /api/v2/usage and /api/v2/usage/unused.
+	Usage       UsageCounter
+	UsageReader condcache.UsageReader
 	// Notices, if set, serves the v2 notice reads and the notices of v2
 	// answers served from the cache (docs/design.md "Notices").
 	Notices condcache.NoticeReader

@@ -32,12 +32,12 @@ func (s *Server) v2Routes(r *router.Router) {
 		{"v2.Audit", "audit", s.v2Audit, nil},
 		{"v2.AuditEntry", "audit/{id}", s.v2AuditEntry, nil},
 	}
-	for _, rt := range slices.Concat(builtin, s.noticeRoutes(), s.repositoryRoutes(), s.usageRoutes()) {
+	for _, rt := range slices.Concat(builtin, s.noticeRoutes(), s.protectionRoutes(), s.repositoryRoutes(), s.usageRoutes()) {
 		h := rt.h
 		if rt.scope != nil {
 			h = s.cachedV2(rt.scope, h)
 		}
-		api.GET(r, api.V2Prefix+rt.path, s.cfg.Metrics.Instrument(rt.name, s.handle(rt.name, h)))
+		api.GET(r, api.V2Prefix+rt.path, s.cfg.Metrics.Instrument(rt.name, s.counting(rt.name, s.handle(rt.name, h))))
 	}
 }
 

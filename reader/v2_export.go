@@ -39,7 +39,7 @@ const (
 var exportSlots = make(chan struct{}, maxConcurrentExports)
 
 func (s *Server) exportRoute(r *router.Router) {
-	api.GET(r, api.V2Prefix+"gt/{name}/export", s.cfg.Metrics.Instrument("v2.Export", s.handle("v2.Export", s.v2Export)))
+	api.GET(r, api.V2Prefix+"gt/{name}/export", s.cfg.Metrics.Instrument("v2.Export", s.counting("v2.Export", s.handle("v2.Export", s.v2Export))))
 }
 
 // v2Export answers the export file of a GT: all of it, or the IOVs that

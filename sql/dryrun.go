@@ -26,6 +26,13 @@ func fillDryRun(ctx context.Context, tx pgx.Tx, d *condcache.DryRun) error {
 		return err
 	}
 	changes := byEntry[entry]
+	var forced []byte
+	if err := tx.QueryRow(ctx, `SELECT forced FROM condcache_audit WHERE id = $1`, entry).Scan(&forced); err != nil {
+		return err
+	}
+	if d.Forced, err = decodeForced(forced); err != nil {
+		return err
+	}
 
 	var gts []string
 	rows, err := tx.Query(ctx, `SELECT global_tag FROM condcache_audit_generation WHERE audit_id = $1 ORDER BY global_tag`, entry)

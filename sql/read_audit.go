@@ -29,7 +29,7 @@ func (r *Reader) Audit(ctx context.Context, q condcache.AuditQuery) (condcache.P
 		if err := checkAuditFilters(ctx, tx, q); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT a.id, a.time, a.actor, a.endpoint, a.request, count(*) OVER ()
+		rows, err := tx.Query(ctx, `SELECT a.id, a.time, a.actor, a.endpoint, a.request, a.forced, count(*) OVER ()
 			FROM condcache_audit a
 			WHERE ($1 = '' OR EXISTS (SELECT 1 FROM condcache_audit_generation g WHERE g.audit_id = a.id AND g.global_tag = $1))
 			  AND ($2 = '' OR EXISTS (SELECT 1 FROM condcache_audit_change c WHERE c.audit_id = a.id AND c.types @> ARRAY[$2]))
@@ -44,10 +44,14 @@ func (r *Reader) Audit(ctx context.Context, q condcache.AuditQuery) (condcache.P
 			return err
 		}
 		var e condcache.AuditEntry
-		var request []byte
+		var request, forced []byte
 		var count int64
-		_, err = pgx.ForEachRow(rows, []any{&e.ID, &e.Time, &e.Actor, &e.Endpoint, &request, &count}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&e.ID, &e.Time, &e.Actor, &e.Endpoint, &request, &forced, &count}, func() error {
 			e.Request = json.RawMessage(slices.Clone(request))
+			var err error
+			if e.Forced, err = decodeForced(forced); err != nil {
+				return err
+			}
 			page.Results = append(page.Results, e)
 			page.Count = count
 			return nil
@@ -162,15 +166,18 @@ func fillGenerations(ctx context.Context, tx pgx.Tx, entries []condcache.AuditEn
 func (r *Reader) AuditEntry(ctx context.Context, id int64) (condcache.AuditEntry, error) {
 	var e condcache.AuditEntry
 	err := r.inSnapshot(ctx, func(tx pgx.Tx) error {
-		var request []byte
-		err := tx.QueryRow(ctx, `SELECT id, time, actor, endpoint, request FROM condcache_audit WHERE id = $1`, id).
-			Scan(&e.ID, &e.Time, &e.Actor, &e.Endpoint, &request)
+		var request, forced []byte
+		err := tx.QueryRow(ctx, `SELECT id, time, actor, endpoint, request, forced FROM condcache_audit WHERE id = $1`, id).
+			Scan(&e.ID, &e.Time, &e.Actor, &e.Endpoint, &request, &forced)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return condcache.Errorf(condcache.ENotFound, "Audit entry %d does not exist.", id)
 		} else if err != nil {
 			return err
 		}
 		e.Request = json.RawMessage(request)
+		if e.Forced, err = decodeForced(forced); err != nil {
+			return err
+		}
 		byEntry, err := entryChanges(ctx, tx, []int64{id})
 		if err != nil {
 			return err

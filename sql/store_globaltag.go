@@ -90,42 +90,51 @@ func (s *Store) ChangeGlobalTagStatus(ctx context.Context, name, status string) 
 // IOVs attached to those (docs/compatibility.md "Delete global tag"). The FKs have no ON DELETE, so the
 // children go first, all in one transaction.
 func (s *Store) DeleteGlobalTag(ctx context.Context, name string) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var gtID int64
-		err := tx.QueryRow(ctx, `SELECT id FROM "GlobalTag" WHERE name = $1`, name).Scan(&gtID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return condcache.Errorf(condcache.ENotFound, "GlobalTag %s doesn't exist", name)
-		} else if err != nil {
-			return err
-		}
-		// Lists before the GT (the store's lock order): this waits for
-		// attaches in progress into the GT's lists.
-		if _, err := tx.Exec(ctx, `SELECT id FROM "PayloadList" WHERE global_tag_id = $1 ORDER BY id FOR UPDATE`, gtID); err != nil {
-			return err
-		}
-		var status string
-		err = tx.QueryRow(ctx, `SELECT s.name FROM `+gtFrom+` WHERE g.id = $1 FOR UPDATE OF g`, gtID).Scan(&status)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errRetry // deleted concurrently: the retry reports it missing
-		} else if err != nil {
-			return err
-		}
-		switch status {
-		case condcache.StatusLocked:
-			return errLocked()
-		case condcache.StatusFrozen:
-			return errFrozen()
-		}
-		// With the GT locked no list can be attached to it any more; the
-		// statements below see (and lock) any attached since the first lock.
-		if _, err := tx.Exec(ctx, `DELETE FROM "PayloadIOV" WHERE payload_list_id IN
-			(SELECT id FROM "PayloadList" WHERE global_tag_id = $1)`, gtID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM "PayloadList" WHERE global_tag_id = $1`, gtID); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `DELETE FROM "GlobalTag" WHERE id = $1`, gtID)
+	return s.inTx(ctx, func(tx pgx.Tx) error { return deleteGlobalTag(ctx, tx, name) })
+}
+
+// deleteGlobalTag is DeleteGlobalTag in tx; a clone that replaces its
+// target runs it too (CloneGlobalTagReplacing).
+func deleteGlobalTag(ctx context.Context, tx pgx.Tx, name string) error {
+	var gtID int64
+	err := tx.QueryRow(ctx, `SELECT id FROM "GlobalTag" WHERE name = $1`, name).Scan(&gtID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return condcache.Errorf(condcache.ENotFound, "GlobalTag %s doesn't exist", name)
+	} else if err != nil {
 		return err
-	})
+	}
+	// Lists before the GT (the store's lock order): this waits for
+	// attaches in progress into the GT's lists.
+	if _, err := tx.Exec(ctx, `SELECT id FROM "PayloadList" WHERE global_tag_id = $1 ORDER BY id FOR UPDATE`, gtID); err != nil {
+		return err
+	}
+	var status string
+	err = tx.QueryRow(ctx, `SELECT s.name FROM `+gtFrom+` WHERE g.id = $1 FOR UPDATE OF g`, gtID).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errRetry // deleted concurrently: the retry reports it missing
+	} else if err != nil {
+		return err
+	}
+	switch status {
+	case condcache.StatusLocked:
+		return errLocked()
+	case condcache.StatusFrozen:
+		return errFrozen()
+	}
+	// The cascade removes the GT's lists and their IOVs: none may be
+	// protected (docs/design.md "Protection").
+	if err := guardDelete(ctx, tx, deleteTargets{gts: []int64{gtID}}); err != nil {
+		return err
+	}
+	// With the GT locked no list can be attached to it any more; the
+	// statements below see (and lock) any attached since the first lock.
+	if _, err := tx.Exec(ctx, `DELETE FROM "PayloadIOV" WHERE payload_list_id IN
+		(SELECT id FROM "PayloadList" WHERE global_tag_id = $1)`, gtID); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM "PayloadList" WHERE global_tag_id = $1`, gtID); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM "GlobalTag" WHERE id = $1`, gtID)
+	return err
 }

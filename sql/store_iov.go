@@ -85,6 +85,9 @@ func (s *Store) DeletePayloadIOV(ctx context.Context, globalTag, payloadType str
 		if gts[m.gtID].status == condcache.StatusFrozen {
 			return errFrozen()
 		}
+		if err := guardDelete(ctx, tx, deleteTargets{iovs: []int64{m.iovID}}); err != nil {
+			return err
+		}
 		out, err = scanIOV(tx.QueryRow(ctx, `WITH i AS (
 				DELETE FROM "PayloadIOV" WHERE id = $1 RETURNING *)
 			SELECT `+iovCols+` FROM i`+storeJoinList, m.iovID))

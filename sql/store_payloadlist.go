@@ -188,6 +188,9 @@ func (s *Store) DeletePayloadList(ctx context.Context, name string) error {
 		if n > 0 {
 			return condcache.Errorf(condcache.EConflict, "PayloadList contains %d PayloadIOVs", n)
 		}
+		if err := guardDelete(ctx, tx, deleteTargets{lists: []int64{listID}}); err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `DELETE FROM "PayloadList" WHERE id = $1`, listID)
 		return err
 	})

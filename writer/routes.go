@@ -137,7 +137,8 @@ func (s *Server) newRouter() *router.Router {
 
 // handle adapts an endpoint to fasthttp: it bounds the service call, tells
 // it who writes (for the audit trail), runs it as a dry run when asked
-// (dry_run=1, docs/design.md "Dry runs") and answers the endpoint's error.
+// (dry_run=1, docs/design.md "Dry runs"), lets its deletes remove protected
+// objects when asked (force=1) and answers the endpoint's error.
 func (s *Server) handle(route string, h endpoint) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		ctx.SetUserValue(routeKey{}, route)
@@ -147,9 +148,21 @@ func (s *Server) handle(route string, h endpoint) fasthttp.RequestHandler {
 			s.writeError(ctx, route, err)
 			return
 		}
+		force, err := forceParam(ctx)
+		if err != nil {
+			s.writeError(ctx, route, err)
+			return
+		}
 		cctx, cancel := context.WithTimeout(s.base, s.cfg.RequestTimeout)
 		defer cancel()
 		cctx = condcache.WithWriteMeta(cctx, s.writeMeta(ctx, route, claims))
+		if force {
+			// Deletes may remove protected objects, each after the admin
+			// permission on its mark's GT (docs/design.md "Protection").
+			cctx = condcache.WithForce(cctx, func(gt string) error {
+				return s.auth.Permit(claims, auth.ObjectGlobalTag, auth.RoleAdmin, gt)
+			})
+		}
 		var report *condcache.DryRun
 		if dry {
 			report = &condcache.DryRun{}

@@ -56,6 +56,8 @@ func runMain(args []string, e config.Env) int {
 	case "check":
 		// Its exit status says whether anything was found.
 		return runCheck(ctx, args, e, stdout, stderr)
+	case "usage":
+		return runUsage(ctx, args, e, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		usage()
 		return 0
@@ -95,6 +97,8 @@ commands:
            (duplicate starts, overlaps, empty or inverted IOVs, missing or
            wrong comb_iov, two lists of one type), per global tag and list;
            read-only; exit status 1 when anything is found
+  usage    access accounting: reads per global tag and client, or with
+           -unused-since 90d the global tags nobody read since then
   export   download a global tag's export file (SQLite) from a reader, which
            "condcache reader -sqlite FILE" serves offline
   loadtest drive running servers: "loadtest freshness" (write-then-read

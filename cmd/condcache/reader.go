@@ -12,6 +12,7 @@ import (
 	"github.com/condcache/condcache/internal/api"
 	"github.com/condcache/condcache/internal/config"
 	"github.com/condcache/condcache/internal/redact"
+	accounting "github.com/condcache/condcache/internal/usage"
 	"github.com/condcache/condcache/reader"
 	cdbsql "github.com/condcache/condcache/sql"
 	"github.com/condcache/condcache/sql/replica"
@@ -32,6 +33,7 @@ type readerSettings struct {
 	pprof          string
 	sqlite         string
 	exportDir      string
+	usageFlush     time.Duration
 	serve          serveSettings
 	cache          cacheSettings
 }
@@ -53,6 +55,8 @@ func readerTable(s *readerSettings) *config.Table {
 			Help: "serve this export file (GET /api/v2/gt/NAME/export) read-only, offline: no PostgreSQL, Redis or writer;\n-primary, -replicas, -writer and -redis are not used, the IOV mode is the file's, and writes get 405"},
 		{Flag: "export-dir", Env: env("CONDCACHE_EXPORT_DIR"), DefaultText: "the system's temporary directory", Value: config.String(&s.exportDir),
 			Help: "where export files are built before they are sent"},
+		{Flag: "usage-flush", Env: env("CONDCACHE_USAGE_FLUSH"), Default: accounting.DefaultInterval.String(), Value: config.Duration(&s.usageFlush),
+			Help: "count reads per GT and client, and write the counts to the primary this often (0: no access accounting);\nat most this much counting is lost if the reader dies"},
 	}
 	rows = append(rows, serveRows(&s.serve, "reader")...)
 	rows = append(rows, cacheRows(&s.cache)...)
@@ -130,6 +134,14 @@ func runReader(ctx context.Context, args []string, e config.Env) error {
 	}, []string{"source"})
 	reg.MustRegister(sources)
 
+	var counter reader.UsageCounter
+	if s.usageFlush > 0 {
+		c := accounting.New(cdbsql.NewUsageStore(primaryPool), accounting.Options{Interval: s.usageFlush, Logger: logger})
+		c.Register(reg)
+		stop := runUntilStopped(c.Run) // after the server drained: its last reads are counted
+		defer stop()
+		counter = c
+	}
 	srv := reader.New(rd, reader.Config{
 		Addr:               s.addr,
 		WriterURL:          s.writerURL,
@@ -142,6 +154,8 @@ func runReader(ctx context.Context, args []string, e config.Env) error {
 		Checker:            rd,
 		Ranges:             rd,
 		Notices:            rd,
+		Usage:              counter,
+		UsageReader:        rd,
 		Exports:            &sqlite.Exporter{Source: rd},
 		ExportMeta:         condcache.ExportMeta{Source: exportSource(s.addr), Version: buildVersion()},
 		ExportDir:          s.exportDir,

@@ -46,3 +46,12 @@ func serve(ctx context.Context, srv server, addr string, delay, drain time.Durat
 	logger.Info(what + " stopped")
 	return nil
 }
+
+// runUntilStopped runs fn in the background until the returned stop is
+// called, and stop waits for fn to return.
+func runUntilStopped(fn func(ctx context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); fn(ctx) }()
+	return func() { cancel(); <-done }
+}

@@ -2,7 +2,7 @@ package admission
 
 import (
 	"bytes"
-	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,9 +33,16 @@ const OtherClient = "other"
 // A header is the client's own claim: it attributes load, it does not
 // authenticate anyone.
 func ClientKey(ctx *fasthttp.RequestCtx, trustForwarded bool) string {
+	var buf [maxClientKey]byte
+	return string(AppendClientKey(buf[:0], ctx, trustForwarded))
+}
+
+// AppendClientKey appends ClientKey to dst, without allocating for the
+// common cases (a counter on the hot path keys by it).
+func AppendClientKey(dst []byte, ctx *fasthttp.RequestCtx, trustForwarded bool) []byte {
 	for _, h := range clientHeaders {
-		if v := sanitizeClient(ctx.Request.Header.Peek(h)); v != "" {
-			return v
+		if v := bytes.TrimSpace(ctx.Request.Header.Peek(h)); len(v) > 0 {
+			return appendSanitized(dst, v)
 		}
 	}
 	if trustForwarded {
@@ -43,35 +50,33 @@ func ClientKey(ctx *fasthttp.RequestCtx, trustForwarded bool) string {
 		if i := bytes.LastIndexByte(xff, ','); i >= 0 {
 			xff = xff[i+1:]
 		}
-		if ip := net.ParseIP(string(bytes.TrimSpace(xff))); ip != nil {
-			return ip.String()
+		if ip, err := netip.ParseAddr(string(bytes.TrimSpace(xff))); err == nil {
+			return ip.Unmap().AppendTo(dst)
 		}
 	}
-	return ctx.RemoteIP().String()
+	if addr, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
+		return addr.Unmap().AppendTo(dst)
+	}
+	return append(dst, ctx.RemoteIP().String()...)
 }
 
-// sanitizeClient keeps a header value usable as a metrics label and in
-// logs: at most maxClientKey bytes of [A-Za-z0-9._:/@+-], anything else
-// replaced by '_'. It returns "" for an empty or blank value.
-func sanitizeClient(v []byte) string {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return ""
-	}
+// appendSanitized appends v, which is not blank, usable as a metrics label
+// and in logs: at most maxClientKey bytes of [A-Za-z0-9._:/@+-], anything
+// else replaced by '_'.
+func appendSanitized(dst, v []byte) []byte {
 	if len(v) > maxClientKey {
 		v = v[:maxClientKey]
 	}
-	out := make([]byte, len(v))
-	for i, c := range v {
+	for _, c := range v {
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
 			c == '.', c == '_', c == ':', c == '/', c == '@', c == '+', c == '-':
-			out[i] = c
+			dst = append(dst, c)
 		default:
-			out[i] = '_'
+			dst = append(dst, '_')
 		}
 	}
-	return string(out)
+	return dst
 }
 
 // clientTable bounds the client label values of the metrics: up to max

@@ -300,7 +300,7 @@ var codeForStatus = map[int][]string{
 	400: {"invalid"},
 	403: {"unauthorized", "forbidden"},
 	404: {"not_found"},
-	409: {"conflict", "locked"},
+	409: {"conflict", "locked", "protected"},
 }
 
 // wantErr requires one of statuses, a JSON object with a string `detail`
@@ -710,3 +710,10 @@ func uniqz(prefix string) string { return uniq(prefix) + "z" }
 
 // shared returns a client of the shared reader (writes are proxied).
 func shared(t testing.TB) *client { return newClient(t, servers.ReaderURL) }
+
+// shed reports whether r is the admission control's refusal (503 or 504
+// "overloaded"): nothing was done, and the client may retry.
+func shed(r Resp) bool {
+	m, _ := r.JSON.(map[string]any)
+	return (r.Status == 503 || r.Status == 504) && m["code"] == "overloaded"
+}

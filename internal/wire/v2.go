@@ -106,6 +106,9 @@ type DryRunAnswer struct {
 	Changes            []V2RowChange    `json:"changes"`
 	AnswerChangesTotal int              `json:"answer_changes_total"`
 	AnswerChanges      []V2AnswerChange `json:"answer_changes"`
+	// Forced: the protected objects the write would delete under force=1
+	// (docs/design.md "Protection"); left out when there are none.
+	Forced []V2ProtectedObject `json:"forced,omitempty"`
 }
 
 // Bounds of a DryRunAnswer's lists.
@@ -122,7 +125,8 @@ func NewDryRunAnswer(d *condcache.DryRun, response []byte) DryRunAnswer {
 	return DryRunAnswer{DryRun: true, Response: response,
 		ChangesTotal: len(d.Changes), Changes: NewV2RowChanges(d.Changes[:min(len(d.Changes), MaxDryRunChanges)]),
 		AnswerChangesTotal: len(d.AnswerChanges),
-		AnswerChanges:      NewV2AnswerChanges(d.AnswerChanges[:min(len(d.AnswerChanges), MaxDryRunAnswerChanges)])}
+		AnswerChanges:      NewV2AnswerChanges(d.AnswerChanges[:min(len(d.AnswerChanges), MaxDryRunAnswerChanges)]),
+		Forced:             NewV2ProtectedObjects(d.Forced)}
 }
 
 // V2AuditEntry is an entry of the audit trail.
@@ -134,6 +138,9 @@ type V2AuditEntry struct {
 	Request     json.RawMessage `json:"request"`
 	Generations []V2Generation  `json:"generations"`
 	Changes     []V2AuditChange `json:"changes"`
+	// Forced: what the write deleted under force=1 (docs/design.md
+	// "Protection"); left out for every other entry.
+	Forced []V2ProtectedObject `json:"forced,omitempty"`
 }
 
 // V2Generation is the generation a GT reached.
@@ -155,7 +162,7 @@ type V2AuditChange struct {
 // NewV2AuditEntry renders e, with its rows when withRows.
 func NewV2AuditEntry(e condcache.AuditEntry, withRows bool) V2AuditEntry {
 	out := V2AuditEntry{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Actor: e.Actor, Endpoint: e.Endpoint,
-		Request: nullIfEmpty(e.Request), Generations: []V2Generation{}, Changes: []V2AuditChange{}}
+		Request: nullIfEmpty(e.Request), Generations: []V2Generation{}, Changes: []V2AuditChange{}, Forced: NewV2ProtectedObjects(e.Forced)}
 	for _, g := range e.Generations {
 		out.Generations = append(out.Generations, V2Generation{g.GlobalTag, g.Generation})
 	}
@@ -406,4 +413,53 @@ func equalInt64(a, b *int64) bool {
 		return a == nil && b == nil
 	}
 	return *a == *b
+}
+
+// V2Usage is the reads of one GT by one client.
+type V2Usage struct {
+	GlobalTag string `json:"global_tag"`
+	Client    string `json:"client"`
+	Reads     int64  `json:"reads"`
+	FirstRead string `json:"first_read"`
+	LastRead  string `json:"last_read"`
+}
+
+// NewV2UsagePage renders a page of usage rows.
+func NewV2UsagePage(p condcache.Page[condcache.UsageCount]) V2Page[V2Usage] {
+	out := V2Page[V2Usage]{Count: p.Count, Page: p.Page, PageSize: p.PageSize, TotalPages: p.TotalPages, Results: []V2Usage{}}
+	for _, u := range p.Results {
+		out.Results = append(out.Results, V2Usage{GlobalTag: u.GlobalTag, Client: u.Client, Reads: u.Reads,
+			FirstRead: u.First.UTC().Format(time.RFC3339Nano), LastRead: u.Last.UTC().Format(time.RFC3339Nano)})
+	}
+	return out
+}
+
+// V2UnusedGT is a GT nobody read since some time.
+type V2UnusedGT struct {
+	GlobalTag string  `json:"global_tag"`
+	Status    string  `json:"status"`
+	Created   string  `json:"created"`
+	LastRead  *string `json:"last_read"`
+	Reads     int64   `json:"reads"`
+}
+
+// V2Unused is the answer of GET /api/v2/usage/unused.
+type V2Unused struct {
+	Since      string       `json:"since"`
+	Count      int          `json:"count"`
+	GlobalTags []V2UnusedGT `json:"global_tags"`
+}
+
+// NewV2Unused renders the GTs unused since since.
+func NewV2Unused(since time.Time, gts []condcache.UnusedGT) V2Unused {
+	out := V2Unused{Since: since.UTC().Format(time.RFC3339Nano), Count: len(gts), GlobalTags: []V2UnusedGT{}}
+	for _, g := range gts {
+		u := V2UnusedGT{GlobalTag: g.GlobalTag, Status: g.Status, Created: g.Created.UTC().Format(time.RFC3339Nano), Reads: g.Reads}
+		if g.LastRead != nil {
+			s := g.LastRead.UTC().Format(time.RFC3339Nano)
+			u.LastRead = &s
+		}
+		out.GlobalTags = append(out.GlobalTags, u)
+	}
+	return out
 }

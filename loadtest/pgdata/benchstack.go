@@ -36,6 +36,7 @@ type BenchStack struct {
 	dir              string
 	stack            *localstack.Stack
 	cached, uncached *localstack.Servers
+	uncounted        *localstack.Servers // cached, no access accounting
 	data             Dataset
 	pgBin            string
 	db               string
@@ -85,6 +86,14 @@ func StartBench(ctx context.Context, o BenchOptions) (_ *BenchStack, err error) 
 		LogDir: uncachedLogs}); err != nil {
 		return nil, err
 	}
+	uncountedLogs := filepath.Join(b.dir, "uncounted")
+	if err := os.MkdirAll(uncountedLogs, 0o755); err != nil {
+		return nil, err
+	}
+	if b.uncounted, err = b.stack.StartServers(ctx, localstack.ServerOptions{Binary: binary, Database: b.db,
+		ReaderArgs: []string{"-usage-flush", "0"}, LogDir: uncountedLogs}); err != nil {
+		return nil, err
+	}
 	pool, err := pgxpool.New(ctx, b.stack.Primary.DSN(b.db))
 	if err != nil {
 		return nil, err
@@ -106,6 +115,9 @@ func StartBench(ctx context.Context, o BenchOptions) (_ *BenchStack, err error) 
 func (b *BenchStack) CachedReaderURL() string   { return b.cached.ReaderURL }
 func (b *BenchStack) UncachedReaderURL() string { return b.uncached.ReaderURL }
 
+// UncountedReaderURL is a reader with Redis and without access accounting.
+func (b *BenchStack) UncountedReaderURL() string { return b.uncounted.ReaderURL }
+
 // GlobalTag is the loaded GT the lookups read, Runs its run range.
 func (b *BenchStack) GlobalTag() string         { return b.data.GlobalTags[0] }
 func (b *BenchStack) Runs() (first, last int64) { return b.data.FirstRun, b.data.LastRun }
@@ -118,7 +130,7 @@ func (b *BenchStack) Pgbench() (binary, dsn, statement string) {
 // Stop stops the servers and the stack and removes the directory.
 func (b *BenchStack) Stop() error {
 	var errs []error
-	for _, s := range []*localstack.Servers{b.uncached, b.cached} {
+	for _, s := range []*localstack.Servers{b.uncounted, b.uncached, b.cached} {
 		if s != nil {
 			errs = append(errs, s.Stop())
 		}
