@@ -84,6 +84,10 @@ type Config struct {
 	Audit   condcache.AuditReader
 	// Ranges, if set, serves the v2 range, digest and diff reads.
 	Ranges condcache.RangeReader
+	// Repositories, if set, serves the v2 reads of payload repositories
+	// and file records, and site= on lookups and ranges; without it those
+	// answer 404.
+	Repositories condcache.RepositoryReader
 	// Metrics, if set, receives request metrics; Gatherer, if set, is
 	// served on /metrics.
 	Metrics  *api.HTTPMetrics

@@ -67,6 +67,9 @@ type Config struct {
 	IOVMode condcache.IOVMode
 	// Logger receives the access log and internal errors; nil discards.
 	Logger *slog.Logger
+	// Repositories, if set, serves the v2 writes of payload repositories
+	// and file records; without it they answer 404.
+	Repositories condcache.RepositoryWriter
 	// Metrics, if set, receives request metrics; Gatherer, if set, is
 	// served on /metrics.
 	Metrics  *api.HTTPMetrics

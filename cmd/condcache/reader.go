@@ -131,6 +131,7 @@ func runReader(ctx context.Context, args []string, e config.Env) error {
 		Audit:              rd,
 		Checker:            rd,
 		Ranges:             rd,
+		Repositories:       rd,
 		Metrics:            api.NewHTTPMetrics(reg),
 		Gatherer:           reg,
 		LookupSources:      sources,

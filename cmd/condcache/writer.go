@@ -132,6 +132,8 @@ func runWriter(ctx context.Context, args []string, e config.Env) error {
 		Gatherer: reg,
 		Ready:    pool.Ping,
 
+		Repositories: store,
+
 		HeaderTimeout:      s.serve.headerTimeout,
 		ReadTimeout:        s.serve.bodyTimeout,
 		MaxRequestBodySize: s.serve.maxBody,
