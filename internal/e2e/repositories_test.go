@@ -517,3 +517,89 @@ func TestSiteResolution(t *testing.T) {
 	}
 	wantErr(t, c.get("/api/v2/lookup?gt="+uniqz("nogt")+"&major=5&site="+s), "not_found", "", 404)
 }
+
+// TestSiteFreshness (docs/design.md "Freshness contract" for site answers):
+// on the stack whose replica applies WAL 2 s late, a range and a lookup
+// with site= are read until Redis holds them; each change of a file record
+// or repository acknowledged by the writer shows in the very next read
+// through the reader, never the previous answer.
+func TestSiteFreshness(t *testing.T) {
+	ls := lateTopology(t)
+	r := newClient(t, ls.servers.ReaderURL)
+	w := newClient(t, ls.servers.WriterURL)
+	gt, pt := w.mkGT("unlocked"), w.mkPT()
+	pl := r.listOf(gt, pt)
+	iov := w.mkPIOV(uniqz("fresh"), P{0, 0}, open)
+	if res := w.piovAttach(pl, iov); res.Status != 200 {
+		t.Fatalf("%s", res)
+	}
+	site, repo := uniqz("SITE"), uniqz("repo")
+	w.mkRepo(repo, map[string]any{"type": "http", "base_url": "https://one.example/", "site": site})
+	paths := []string{
+		"/api/v2/range?gt=" + url.QueryEscape(gt) + "&from=0&to=5&site=" + url.QueryEscape(site),
+		"/api/v2/lookup?gt=" + url.QueryEscape(gt) + "&major=3&site=" + url.QueryEscape(site),
+	}
+	// site is the one payload's site answer at path.
+	site1 := func(path string) string {
+		t.Helper()
+		b := r.ok("GET", path, nil).Body
+		if strings.Contains(path, "/range") {
+			var a siteRangeJSON
+			_ = json.Unmarshal(b, &a)
+			return siteText(a.Types[0].Intervals[0].Payload.Site)
+		}
+		var a siteLookupJSON
+		_ = json.Unmarshal(b, &a)
+		return siteText(a.Payloads[0].Site)
+	}
+	var rec fileJSON
+	steps := []struct {
+		what  string
+		write func()
+		want  string
+	}{
+		{"nothing yet", func() {}, "unavailable"},
+		{"a record added", func() { rec = w.mkFile(iov, repo, "f.root") }, repo + "=https://one.example/f.root personal=false []"},
+		{"found missing", func() {
+			w.ok("PATCH", fmt.Sprintf("/api/v2/files/%d", rec.ID), map[string]any{"exists": false})
+		}, "unavailable"},
+		{"found again", func() {
+			w.ok("PATCH", "/api/v2/files", []map[string]any{{"id": rec.ID, "exists": true}})
+		}, repo + "=https://one.example/f.root personal=false []"},
+		{"moved", func() {
+			w.ok("PATCH", fmt.Sprintf("/api/v2/files/%d", rec.ID), map[string]any{"path": "g.root"})
+		}, repo + "=https://one.example/g.root personal=false []"},
+		{"the repository's base URL changed", func() {
+			w.ok("PATCH", "/api/v2/repositories/"+url.PathEscape(repo), map[string]any{"base_url": "https://two.example/p"})
+		}, repo + "=https://two.example/p/g.root personal=false []"},
+		{"the repository turned personal", func() {
+			w.ok("PATCH", "/api/v2/repositories/"+url.PathEscape(repo), map[string]any{"personal": true})
+		}, repo + "=https://two.example/p/g.root personal=true []"},
+		{"the record removed", func() { w.ok("DELETE", fmt.Sprintf("/api/v2/files/%d", rec.ID), nil) }, "unavailable"},
+	}
+	const hits = `condcache_cache_responses_total{result="hit"}`
+	hitsBefore := metric(t, ls.servers.ReaderURL, hits)
+	for _, st := range steps {
+		st.write()
+		for _, path := range paths {
+			if got := site1(path); got != st.want {
+				t.Fatalf("%s: right after the write, %s answers %s\n want %s", st.what, path, got, st.want)
+			}
+			for range 3 { // warm Redis and the replica for the next step
+				if got := site1(path); got != st.want {
+					t.Fatalf("%s: %s later answers %s\n want %s", st.what, path, got, st.want)
+				}
+			}
+		}
+	}
+	// The warm reads were answered by Redis, so the fresh ones were not
+	// luck: the writes invalidated what it held.
+	if n := metric(t, ls.servers.ReaderURL, hits) - hitsBefore; n < float64(len(steps)*len(paths)) {
+		t.Errorf("%v cache hits over %d warm rounds: the site answers were not cached", n, len(steps)*len(paths))
+	}
+	// The last repository of the site removed: site= is unknown at once.
+	w.ok("DELETE", "/api/v2/repositories/"+url.PathEscape(repo), nil)
+	for _, path := range paths {
+		wantErr(t, r.get(path), "not_found", "", 404)
+	}
+}
