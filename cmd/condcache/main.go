@@ -6,6 +6,7 @@
 //	condcache reader    # a stateless reader (replicas, fallback to the primary)
 //	condcache migrate   # apply the schema migrations and exit
 //	condcache check     # list stored states that make lookups ambiguous (read-only)
+//	condcache verify    # check the files of a payload repository against their IOVs
 //	condcache loadtest  # drive running servers: freshness checks, load workloads and reports
 //
 // Each command reads its settings from one table (internal/config): every
@@ -53,6 +54,9 @@ func runMain(args []string, e config.Env) int {
 	case "check":
 		// Its exit status says whether anything was found.
 		return runCheck(ctx, args, e, stdout, stderr)
+	case "verify":
+		// Its exit status says whether a file is missing or different.
+		return runVerify(ctx, args, e, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		usage()
 		return 0
@@ -92,6 +96,9 @@ commands:
            (duplicate starts, overlaps, empty or inverted IOVs, missing or
            wrong comb_iov, two lists of one type), per global tag and list;
            read-only; exit status 1 when anything is found
+  verify   check every file record of a file:// or http(s):// payload
+           repository (exists, size, md5 or sha256 checksum) and record
+           what it found; exit status 1 when a file is missing or differs
   loadtest drive running servers: "loadtest freshness" (write-then-read
            rounds, no stale answer allowed), "loadtest run" (workloads,
            side by side, rate sweeps; reports with charts)
