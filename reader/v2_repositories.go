@@ -27,7 +27,7 @@ func (s *Server) repositoryRoutes() []v2Route {
 func (s *Server) repositoryReader(ctx *fasthttp.RequestCtx) (condcache.RepositoryReader, error) {
 	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
 	if s.cfg.Repositories == nil {
-		return nil, errNotAvailable("Payload repositories")
+		return nil, errNotAvailable("The payload repository catalogue")
 	}
 	return s.cfg.Repositories, nil
 }
@@ -193,7 +193,7 @@ func (s *Server) checkSiteRead(ctx *fasthttp.RequestCtx) error {
 			"site cannot be combined with asof or generation: file records have no history, only their current state.")
 	}
 	if s.cfg.Repositories == nil {
-		return errNotAvailable("Payload repositories")
+		return errNotAvailable("The payload repository catalogue")
 	}
 	return nil
 }

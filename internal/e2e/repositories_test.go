@@ -289,6 +289,10 @@ func TestRepositoriesBadInput(t *testing.T) {
 		{"batch patch with an unknown record", "PATCH", "/api/v2/files", []map[string]any{{"id": f.ID, "exists": false}, {"id": 999999999999}}, 404, "not_found", "", ""},
 		{"batch patch as an object", "PATCH", "/api/v2/files", map[string]any{"id": f.ID, "exists": false}, 400, "invalid", "", ""},
 		{"record id not a number", "DELETE", "/api/v2/files/abc", nil, 404, "not_found", "", ""},
+		{"NUL in a name", "POST", "/api/v2/repositories", newRepo(map[string]any{"name": "a\x00b"}), 400, "invalid", "name", ""},
+		{"NUL in a path", "POST", "/api/v2/files", map[string]any{"iov": iov2, "repository": name, "path": "a\x00b"}, 400, "invalid", "path", ""},
+		{"NUL in a path parameter", "DELETE", "/api/v2/repositories/a%00b", nil, 400, "invalid", "", ""},
+		{"invalid UTF-8 in a path parameter", "PATCH", "/api/v2/repositories/a%FFb", map[string]any{"preference": 1}, 400, "invalid", "", ""},
 	} {
 		for _, dry := range []string{"", "?dry_run=1"} {
 			r := c.do(tc.method, tc.path+dry, tc.body)
@@ -320,6 +324,9 @@ func TestRepositoriesBadInput(t *testing.T) {
 	wantErr(t, c.get("/api/v2/files?iov=-1"), "invalid", "", 400)
 	wantErr(t, c.get("/api/v2/repositories?type=ftp"), "not_found", "", 404)
 	wantErr(t, c.get("/api/v2/repositories?page_size=1001"), "invalid", "", 400)
+	wantErr(t, c.get("/api/v2/repositories/a%00b"), "invalid", "", 400)
+	wantErr(t, c.get("/api/v2/files?repository=a%00b"), "invalid", "", 400)
+	wantErr(t, c.get("/api/v2/files/1e3"), "not_found", "", 404)
 }
 
 // siteWorld: a GT of four types and the repositories of two sites.
