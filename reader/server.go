@@ -102,6 +102,10 @@ type Config struct {
 	// ReadOnly answers every write with 405 instead of proxying it: an
 	// offline reader serving an export file has no writer.
 	ReadOnly bool
+	// Repositories, if set, serves the v2 reads of payload repositories
+	// and file records, and site= on lookups and ranges; without it those
+	// answer 404.
+	Repositories condcache.RepositoryReader
 	// Metrics, if set, receives request metrics; Gatherer, if set, is
 	// served on /metrics.
 	Metrics  *api.HTTPMetrics

@@ -66,6 +66,12 @@ func (s *Server) v2Lookup(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
+	if site, err := siteParam(ctx); err != nil || site != "" {
+		if err != nil {
+			return err
+		}
+		return s.v2LookupAtSite(ctx, p, site) // docs/design.md "Payload repositories"
+	}
 	sctx, cancel := s.serviceContext()
 	defer cancel()
 	if at, ok, err := s.historyParam(ctx, sctx, p.gt); err != nil {

@@ -103,6 +103,12 @@ func (s *Server) v2Range(ctx *fasthttp.RequestCtx) error {
 	}
 	sctx, cancel := s.serviceContext()
 	defer cancel()
+	if site, err := siteParam(ctx); err != nil || site != "" {
+		if err != nil {
+			return err
+		}
+		return s.rangeAtSite(ctx, sctx, gt, from, to, o, site) // docs/design.md "Payload repositories"
+	}
 	answer, err := s.rangeAnswer(ctx, sctx, gt, from, to, o)
 	if err != nil || answer == nil {
 		return err

@@ -70,6 +70,9 @@ type Config struct {
 	// Notices, if set, serves the v2 notice writes (docs/design.md
 	// "Notices"); without it they answer 404.
 	Notices condcache.NoticeService
+	// Repositories, if set, serves the v2 writes of payload repositories
+	// and file records; without it they answer 404.
+	Repositories condcache.RepositoryWriter
 	// Metrics, if set, receives request metrics; Gatherer, if set, is
 	// served on /metrics.
 	Metrics  *api.HTTPMetrics

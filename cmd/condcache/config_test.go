@@ -41,6 +41,7 @@ func commandTables() map[string]struct {
 		"migrate": {func() *config.Table { var p string; return migrateTable(&p) }, nil},
 		"check":   {func() *config.Table { return checkTable(&checkSettings{}) }, nil},
 		"export":  {func() *config.Table { return exportTable(&exportSettings{}) }, nil},
+		"verify":  {func() *config.Table { return verifyTable(&verifySettings{}) }, nil},
 		"run": {func() *config.Table {
 			var o localstack.RunOptions
 			var demo bool
@@ -104,6 +105,8 @@ func variableCases(t *testing.T) map[string]variableCase {
 		"CONDCACHE_WRITER_ADDR":          {good: "0.0.0.0:8001", bad: "8001"},
 		"CONDCACHE_READER_ADDR":          {good: ":8000", bad: "localhost"},
 		"CONDCACHE_WRITER_URL":           {good: "https://writer.example:8443/base", bad: "writer:8001"},
+		"CONDCACHE_READER_URL":           {good: "http://reader.example:8000", bad: "reader:8000"},
+		"CONDCACHE_TOKEN":                {good: "eyJhbGciOiJIUzI1NiJ9.e30.x"},
 		"CONDCACHE_MAX_LAG":              {good: "2s", bad: "2"},
 		"CONDCACHE_ATTEMPT_TIMEOUT":      {good: "500ms", bad: "fast"},
 		"CONDCACHE_USAGE_FLUSH":          {good: "2s", bad: "often"},

@@ -7,6 +7,7 @@
 //	condcache migrate   # apply the schema migrations and exit
 //	condcache check     # list stored states that make lookups ambiguous (read-only)
 //	condcache export    # download a GT's export file, served offline by reader -sqlite
+//	condcache verify    # check the files of a payload repository against their IOVs
 //	condcache loadtest  # drive running servers: freshness checks, load workloads and reports
 //
 // Each command reads its settings from one table (internal/config): every
@@ -58,6 +59,9 @@ func runMain(args []string, e config.Env) int {
 		return runCheck(ctx, args, e, stdout, stderr)
 	case "usage":
 		return runUsage(ctx, args, e, stdout, stderr)
+	case "verify":
+		// Its exit status says whether a file is missing or different.
+		return runVerify(ctx, args, e, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		usage()
 		return 0
@@ -101,6 +105,9 @@ commands:
            -unused-since 90d the global tags nobody read since then
   export   download a global tag's export file (SQLite) from a reader, which
            "condcache reader -sqlite FILE" serves offline
+  verify   check every file record of a file:// or http(s):// payload
+           repository (exists, size, md5 or sha256 checksum) and record
+           what it found; exit status 1 when a file is missing or differs
   loadtest drive running servers: "loadtest freshness" (write-then-read
            rounds, no stale answer allowed), "loadtest run" (workloads,
            side by side, rate sweeps; reports with charts)

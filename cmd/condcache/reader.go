@@ -159,6 +159,7 @@ func runReader(ctx context.Context, args []string, e config.Env) error {
 		Exports:            &sqlite.Exporter{Source: rd},
 		ExportMeta:         condcache.ExportMeta{Source: exportSource(s.addr), Version: buildVersion()},
 		ExportDir:          s.exportDir,
+		Repositories:       rd,
 		Metrics:            api.NewHTTPMetrics(reg),
 		Gatherer:           reg,
 		LookupSources:      sources,

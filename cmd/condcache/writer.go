@@ -133,6 +133,8 @@ func runWriter(ctx context.Context, args []string, e config.Env) error {
 		Ready:    pool.Ping,
 		Notices:  store,
 
+		Repositories: store,
+
 		HeaderTimeout:      s.serve.headerTimeout,
 		ReadTimeout:        s.serve.bodyTimeout,
 		MaxRequestBodySize: s.serve.maxBody,

@@ -38,6 +38,9 @@ type V2Payload struct {
 	Start    V2Point `json:"start"`
 	End      V2Point `json:"end"`
 	Revision *string `json:"revision"`
+	// Site is where the payload is at the site a range asked for (site=);
+	// absent without it.
+	Site *V2Site `json:"site,omitempty"`
 }
 
 // NewV2Payload renders x, nil as null.
@@ -211,6 +214,9 @@ type V2TypedPayload struct {
 	Start    V2Point `json:"start"`
 	End      V2Point `json:"end"`
 	Revision *string `json:"revision"`
+	// Site is where the payload is at the site a lookup asked for
+	// (site=); absent without it.
+	Site *V2Site `json:"site,omitempty"`
 }
 
 // NewV2TypedPayloads renders rows; never nil.
