@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -195,20 +196,30 @@ func isUndeclaredStatus(e *verrors.ValidationError) bool {
 	return e.ValidationType == helpers.ResponseBodyValidation && e.ValidationSubType == helpers.ResponseBodyResponseCode
 }
 
-// describe renders a validation error with its schema failures.
+// arrayIndex is an index in a failure's place: $[3].payload_iov[0] is
+// reported once as $[*].payload_iov[*], however long the array.
+var arrayIndex = regexp.MustCompile(`\[[0-9]+\]`)
+
+// describe renders a validation error with its schema failures, each
+// distinct one once.
 func describe(e *verrors.ValidationError) string {
 	var b strings.Builder
 	b.WriteString(e.Message)
 	if e.Reason != "" && e.Reason != e.Message {
 		b.WriteString(": " + e.Reason)
 	}
+	seen := map[string]bool{}
 	for _, s := range e.SchemaValidationErrors {
-		b.WriteString("\n      - " + s.Reason)
+		line := "\n      - " + s.Reason
 		if s.FieldPath != "" {
-			b.WriteString(" at " + s.FieldPath)
+			line += " at " + s.FieldPath
 		}
 		if s.KeywordLocation != "" {
-			b.WriteString(" (schema " + s.KeywordLocation + ")")
+			line += " (schema " + s.KeywordLocation + ")"
+		}
+		if line = arrayIndex.ReplaceAllString(line, "[*]"); !seen[line] {
+			seen[line] = true
+			b.WriteString(line)
 		}
 	}
 	return b.String()
