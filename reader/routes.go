@@ -62,6 +62,7 @@ func (s *Server) newRouter() *router.Router {
 	s.exportRoute(r)
 	api.GET(r, api.HealthzPath, api.Healthz)
 	api.GET(r, api.ReadyzPath, api.ReadyHandler(s.base, s.stopping, s.cfg.ReadyTimeout, s.svc.Ready, s.log))
+	api.GET(r, api.OpenAPIPath, s.cfg.Metrics.Instrument("openapi", api.OpenAPIHandler()))
 	if s.cfg.Gatherer != nil {
 		api.GET(r, api.MetricsPath, api.MetricsHandler(s.cfg.Gatherer))
 	}

@@ -119,6 +119,7 @@ func (s *Server) newRouter() *router.Router {
 	s.v2Routes(r)
 	api.GET(r, api.HealthzPath, named("healthz", api.Healthz))
 	api.GET(r, api.ReadyzPath, named("readyz", api.ReadyHandler(s.base, s.stopping, s.cfg.ReadyTimeout, s.cfg.Ready, s.log)))
+	api.GET(r, api.OpenAPIPath, named("openapi", api.OpenAPIHandler()))
 	if s.cfg.Gatherer != nil {
 		api.GET(r, api.MetricsPath, named("metrics", api.MetricsHandler(s.cfg.Gatherer)))
 	}

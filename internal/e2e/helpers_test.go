@@ -102,7 +102,8 @@ func (c *client) url(path string) string {
 // do sends a request. body: nil (no body), Raw, rawJSON or any value that is
 // marshalled to JSON. It fails the test on transport errors, and reports an
 // error when a response (other than a redirect) is not a JSON document with
-// Content-Type application/json.
+// Content-Type application/json, or does not match docs/openapi.yaml
+// (checkOpenAPI).
 func (c *client) do(method, path string, body any, headers ...string) Resp {
 	c.t.Helper()
 	var rd io.Reader
@@ -143,6 +144,7 @@ func (c *client) do(method, path string, body any, headers ...string) Resp {
 		c.t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
 	r := Resp{Method: method, Path: path, Status: res.StatusCode, Header: res.Header, Body: data}
+	checkOpenAPI(c.t, req, res, r)
 	if c.rec != nil {
 		c.rec.add(data)
 		for k, v := range res.Header {
