@@ -38,8 +38,9 @@ func commandTables() map[string]struct {
 			func(args []string, e config.Env) error { _, _, err := loadWriter(args, e); return err }},
 		"reader": {func() *config.Table { return readerTable(&readerSettings{}) },
 			func(args []string, e config.Env) error { _, _, err := loadReader(args, e); return err }},
-		"migrate": {func() *config.Table { var p string; return migrateTable(&p) }, nil},
-		"check":   {func() *config.Table { return checkTable(&checkSettings{}) }, nil},
+		"migrate":     {func() *config.Table { var p string; return migrateTable(&p) }, nil},
+		"check":       {func() *config.Table { return checkTable(&checkSettings{}) }, nil},
+		"healthcheck": {func() *config.Table { return healthcheckTable(&healthSettings{}) }, nil},
 		"run": {func() *config.Table {
 			var o localstack.RunOptions
 			var demo bool
@@ -137,6 +138,8 @@ func variableCases(t *testing.T) map[string]variableCase {
 		"CONDCACHE_PG_PORT":              {good: "25432", bad: "70000"},
 		"CONDCACHE_REDIS_PORT":           {good: "26379", bad: "redis"},
 		"PG_BIN_DIR":                     {good: t.TempDir(), bad: filepath.Join(t.TempDir(), "missing")},
+		"CONDCACHE_HEALTHCHECK_URL":      {good: "http://127.0.0.1:8001/healthz", bad: "127.0.0.1:8001"},
+		"CONDCACHE_HEALTHCHECK_TIMEOUT":  {good: "500ms", bad: "0s"},
 	}
 	for _, suffix := range []string{"_W", "_R1", "_R2", ""} {
 		with := map[string]string{}

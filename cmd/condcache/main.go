@@ -7,6 +7,7 @@
 //	condcache migrate   # apply the schema migrations and exit
 //	condcache check     # list stored states that make lookups ambiguous (read-only)
 //	condcache loadtest  # drive running servers: freshness checks, load workloads and reports
+//	condcache healthcheck # exit 0 when a probe URL answers 200 (the container image's HEALTHCHECK)
 //
 // Each command reads its settings from one table (internal/config): every
 // flag has an environment variable as its default, including Nopayloaddb's
@@ -53,6 +54,8 @@ func runMain(args []string, e config.Env) int {
 	case "check":
 		// Its exit status says whether anything was found.
 		return runCheck(ctx, args, e, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args, e)
 	case "-h", "-help", "--help", "help":
 		usage()
 		return 0
@@ -92,6 +95,8 @@ commands:
            (duplicate starts, overlaps, empty or inverted IOVs, missing or
            wrong comb_iov, two lists of one type), per global tag and list;
            read-only; exit status 1 when anything is found
+  healthcheck  exit 0 when a probe URL answers 200 (the container image's
+           HEALTHCHECK, which has no shell)
   loadtest drive running servers: "loadtest freshness" (write-then-read
            rounds, no stale answer allowed), "loadtest run" (workloads,
            side by side, rate sweeps; reports with charts)
