@@ -47,6 +47,7 @@ mkdir -p "$root/docker-entrypoint-initdb.d" "$root/var/lib/postgresql/data" "$ro
 chroot "$root" sh -c 'chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql && chmod 700 /var/lib/postgresql/data && chown redis:redis /data'
 ln -sf /dev/stdout "$root/var/log/nginx/access.log"
 ln -sf /dev/stderr "$root/var/log/nginx/error.log"
+chmod 755 "$root"
 tar -C "$root" -cf "$out" .
 echo "debian-base: built in $(( $(date +%s) - began ))s, $(du -h "$out" | cut -f1)" >&2
 if [ -n "$cache" ]; then
