@@ -99,7 +99,10 @@ func Start(ctx context.Context, o localstack.Options) (_ *localstack.Stack, err 
 	pgImage, redisImage := image(PostgresImageEnv, DefaultPostgresImage), image(RedisImageEnv, DefaultRedisImage)
 
 	primary, err := startServer(ctx, dc, serverSpec{name: "primary", image: pgImage, network: net.Name, port: "5432/tcp",
-		env: map[string]string{"POSTGRES_USER": "condcache", "POSTGRES_HOST_AUTH_METHOD": "trust"},
+		// UTF8 and the C locale, as localstack's initdb: the server refuses
+		// invalid UTF-8, which the hostile-input tests rely on.
+		env: map[string]string{"POSTGRES_USER": "condcache", "POSTGRES_HOST_AUTH_METHOD": "trust",
+			"POSTGRES_INITDB_ARGS": "--encoding=UTF8 --locale=C"},
 		cmd: append([]string{"postgres"}, pgArgs(o, "")...),
 		files: []testcontainers.ContainerFile{{Reader: strings.NewReader(replicationInit),
 			ContainerFilePath: "/docker-entrypoint-initdb.d/10-replication.sh", FileMode: 0o644}},
