@@ -40,8 +40,14 @@ func TestPromotedReplicaIsUnknownUntilResync(t *testing.T) {
 	defer admin.Close()
 	m := redis.NewClient(&redis.Options{Addr: master.Addr()})
 	defer m.Close()
-	if err := m.ConfigSet(ctx, "repl-diskless-sync-delay", "0").Err(); err != nil {
-		t.Fatal(err)
+	for _, c := range []*redis.Client{m, admin} {
+		// No waiting: for the first replica's sync, nor, at shutdown, for
+		// replicas to catch up (Redis 7's shutdown-timeout).
+		for k, v := range map[string]string{"repl-diskless-sync-delay": "0", "shutdown-timeout": "0"} {
+			if err := c.ConfigSet(ctx, k, v).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if err := admin.ReplicaOf(ctx, "127.0.0.1", strconv.Itoa(master.Port)).Err(); err != nil {
 		t.Fatal(err)
@@ -104,22 +110,28 @@ func waitReplicated(t *testing.T, ctx context.Context, master *testkit.Redis, re
 	t.Helper()
 	m := redis.NewClient(&redis.Options{Addr: master.Addr()})
 	defer m.Close()
-	offset := func(c *redis.Client, field string) int64 {
+	field := func(c *redis.Client, name string) string {
 		info, err := c.Info(ctx, "replication").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, line := range strings.Split(info, "\r\n") {
-			if v, ok := strings.CutPrefix(line, field+":"); ok {
-				n, _ := strconv.ParseInt(v, 10, 64)
-				return n
+			if v, ok := strings.CutPrefix(line, name+":"); ok {
+				return v
 			}
 		}
-		return -1
+		return ""
+	}
+	offset := func(c *redis.Client, name string) int64 {
+		n, err := strconv.ParseInt(field(c, name), 10, 64)
+		if err != nil {
+			return -1
+		}
+		return n
 	}
 	for {
 		want := offset(m, "master_repl_offset")
-		if want > 0 && offset(replica, "slave_repl_offset") >= want {
+		if field(replica, "master_link_status") == "up" && offset(replica, "slave_repl_offset") >= want {
 			return
 		}
 		select {
