@@ -38,7 +38,9 @@ const (
 
 // Options configures a Cache; zero fields take the defaults.
 type Options struct {
-	// URL is the Redis URL, e.g. redis://127.0.0.1:6379/0.
+	// URL is the Redis URL, e.g. redis://127.0.0.1:6379/0, or
+	// redis-sentinel://s1:26379,s2:26379,s3:26379/mymaster for the master
+	// Redis Sentinel names.
 	URL     string
 	Timeout time.Duration
 	TTL     time.Duration
@@ -68,12 +70,9 @@ var (
 	_ condcache.Invalidator = (*Cache)(nil)
 )
 
-// New returns a Cache on the Redis at o.URL. It does not connect yet.
+// New returns a Cache on the Redis at o.URL (one server, or the master
+// that Redis Sentinel names: see CheckURL). It does not connect yet.
 func New(o Options) (*Cache, error) {
-	ropts, err := redis.ParseURL(o.URL)
-	if err != nil {
-		return nil, fmt.Errorf("cache: bad Redis URL: %w", err)
-	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
@@ -97,17 +96,14 @@ func New(o Options) (*Cache, error) {
 	// client's own timeouts only cap those deadlines, so they are set to
 	// the longer one: a client-wide 50 ms read timeout would also cut the
 	// writer's marks short under load, and refuse writes for nothing.
-	wt := writeTimeout(o.Timeout)
-	ropts.DialTimeout = wt
-	ropts.ReadTimeout = wt
-	ropts.WriteTimeout = wt
-	ropts.PoolTimeout = wt
-	ropts.MaxRetries = -1
-	ropts.ContextTimeoutEnabled = true
+	rdb, err := newClient(o.URL, writeTimeout(o.Timeout))
+	if err != nil {
+		return nil, fmt.Errorf("cache: bad Redis URL: %w", err)
+	}
 	if o.LocalBytes == 0 {
 		o.LocalBytes = DefaultLocalBytes
 	}
-	c := &Cache{rdb: redis.NewClient(ropts), o: o, log: o.Logger, m: newMetrics(o.Registerer),
+	c := &Cache{rdb: rdb, o: o, log: o.Logger, m: newMetrics(o.Registerer),
 		local: newLocal(o.LocalBytes, o.TTL)}
 	c.breaker = gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
 		Name:        "redis",
@@ -364,11 +360,11 @@ func (c *Cache) publish(ctx context.Context, invs []condcache.Invalidation, toke
 }
 
 // Synced reports whether Redis holds the epoch, that is, every GT's
-// generation (false after a restart, until Resync).
+// generation (false after a restart or a failover, until Resync).
 func (c *Cache) Synced(ctx context.Context) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
 	defer cancel()
-	n, err := c.rdb.Exists(ctx, epochKey).Result()
+	n, err := syncedScript.Run(ctx, c.rdb, []string{epochKey}).Int64()
 	return n == 1, err
 }
 
@@ -379,7 +375,7 @@ func (c *Cache) Synced(ctx context.Context) (bool, error) {
 func (c *Cache) Resync(ctx context.Context, generations func(context.Context) ([]condcache.Invalidation, error)) error {
 	token := newToken()
 	sctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
-	err := c.rdb.Set(sctx, resyncKey, token, c.o.MarkTTL).Err()
+	err := startResyncScript.Run(sctx, c.rdb, []string{resyncKey}, token, c.o.MarkTTL.Milliseconds()).Err()
 	cancel()
 	if err != nil {
 		return fmt.Errorf("cache: resync: %w", err)
@@ -400,7 +396,7 @@ func (c *Cache) Resync(ctx context.Context, generations func(context.Context) ([
 		return fmt.Errorf("cache: resync: %w", err)
 	}
 	if n < 0 {
-		return errors.New("cache: resync: Redis restarted during the resync")
+		return errors.New("cache: resync: Redis restarted or failed over during the resync")
 	}
 	c.m.resyncs.Inc()
 	return nil

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/cache"
@@ -375,11 +374,11 @@ type cacheSettings struct {
 func cacheRows(c *cacheSettings) []config.Setting {
 	return []config.Setting{
 		{Flag: "redis", Env: env("CONDCACHE_REDIS_URL"), DefaultText: "none: no cache", Secret: true, Show: redact.DSN,
-			Help: "Redis URL of the result cache, e.g. redis://127.0.0.1:6379/0 or rediss://user:password@host:6380/0",
+			Help: "Redis URL of the result cache, e.g. redis://127.0.0.1:6379/0 or rediss://user:password@host:6380/0;\nwith Redis Sentinel redis-sentinel://[user:password@]sentinel1:26379,sentinel2:26379,sentinel3:26379/mymaster[/db]",
 			Value: config.Func("URL", func(s string) error {
 				if s != "" {
-					if _, err := redis.ParseURL(s); err != nil {
-						return fmt.Errorf("not a Redis URL (redis:// or rediss://): %s", redact.Values(redisPassword(s))(err.Error()))
+					if err := cache.CheckURL(s); err != nil {
+						return fmt.Errorf("not a Redis URL (redis://, rediss://, redis-sentinel:// or rediss-sentinel://): %s", redact.Values(redisPassword(s))(err.Error()))
 					}
 				}
 				c.url = s

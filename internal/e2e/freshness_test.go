@@ -46,7 +46,7 @@ func lateTopology(t *testing.T) *lateStack {
 	lateOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		st, err := localstack.Start(ctx, localstack.Options{Dir: filepath.Join(os.TempDir(), fmt.Sprintf("condcache-late-%d", os.Getpid())),
+		st, err := testkit.NewStack(ctx, localstack.Options{Dir: filepath.Join(os.TempDir(), fmt.Sprintf("condcache-late-%d", os.Getpid())),
 			Replicas: 1, ReplicaApplyDelay: applyDelay, Redis: true, Fast: true})
 		if err != nil {
 			lateErr = err
