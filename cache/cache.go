@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +50,10 @@ type Options struct {
 	// LocalBytes bounds the reader's in-memory copies of answers (see
 	// local.go); 0 means DefaultLocalBytes, negative none.
 	LocalBytes int64
+	// Lease is, for a writer, the longest lease TTL of its readers: how
+	// long a write waits at most for a reader that does not acknowledge
+	// (lease.go; 0 = DefaultLease). Readers pass theirs to StartLeases.
+	Lease time.Duration
 	// Registerer receives the cache's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -63,6 +68,8 @@ type Cache struct {
 	o       Options
 	log     *slog.Logger
 	m       metrics
+	lease   atomic.Pointer[leases] // a reader's, once RunLeases runs
+	channel string                 // of the invalidation notices (lease.go)
 }
 
 var (
@@ -104,7 +111,7 @@ func New(o Options) (*Cache, error) {
 		o.LocalBytes = DefaultLocalBytes
 	}
 	c := &Cache{rdb: rdb, o: o, log: o.Logger, m: newMetrics(o.Registerer),
-		local: newLocal(o.LocalBytes, o.TTL)}
+		local: newLocal(o.LocalBytes, o.TTL), channel: invalidationChannel + ":" + strconv.Itoa(rdb.Options().DB)}
 	c.breaker = gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
 		Name:        "redis",
 		MaxRequests: 1,
@@ -168,13 +175,19 @@ func shapeByte(dict bool) byte {
 func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, dict bool) (condcache.CachedLookup, error) {
 	var out condcache.CachedLookup
 	k := at.CombKey()
-	if v, marks, ok := c.local.find(gt, k, dict); ok {
+	if v, marks, confirmed, ok := c.local.find(gt, k, dict); ok {
+		if confirmed && c.lease.Load().active() {
+			c.m.results.WithLabelValues("lease_hit").Inc()
+			return v, nil
+		}
+		version, epoch := c.local.version(gt)
 		st := c.checkState(ctx, gt)
 		switch {
 		case st.err != nil:
 			c.m.results.WithLabelValues("error").Inc()
 			return out, st.err
 		case st.state == condcache.CacheMiss && st.gen == v.Generation && st.marks == marks:
+			c.local.confirm(gt, st.gen, st.marks, version, epoch)
 			c.m.results.WithLabelValues("local_hit").Inc()
 			return v, nil
 		case st.state != condcache.CacheMiss:
@@ -183,6 +196,7 @@ func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, di
 		}
 		c.local.dropOlder(gt, st.gen, st.marks) // moved on: read Redis afresh
 	}
+	version, epoch := c.local.version(gt)
 	gen, w, v := genKeys(gt)
 	pointHex := string(k.AppendHex(nil))
 	shape := string(shapeByte(dict))
@@ -211,7 +225,9 @@ func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, di
 		case err != nil:
 			return condcache.CachedLookup{}, err
 		default:
-			c.copyHit(gt, dict, out, r.str(1), r.str(2))
+			if marks, ok := c.copyHit(gt, dict, out, r.str(1), r.str(2)); ok {
+				c.local.confirm(gt, r.gen, marks, version, epoch)
+			}
 		}
 	}
 	c.m.results.WithLabelValues(stateLabels[out.State]).Inc()
@@ -221,20 +237,23 @@ func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, di
 // copyHit keeps a local copy of a hit read from Redis, under the window
 // its member names (shape byte + two 32-hex-digit keys), taken after the
 // GT's marks-th mark.
-func (c *Cache) copyHit(gt string, dict bool, hit condcache.CachedLookup, member, marks string) {
+func (c *Cache) copyHit(gt string, dict bool, hit condcache.CachedLookup, member, marks string) (int64, bool) {
 	m, err := strconv.ParseInt(marks, 10, 64)
 	if err != nil || len(member) != 65 {
-		return
+		return 0, false
 	}
 	from, err1 := condcache.ParseCombKeyHex(member[1:33])
 	until, err2 := condcache.ParseCombKeyHex(member[33:])
-	if err1 == nil && err2 == nil {
-		c.local.put(gt, dict, from, until, hit, m)
+	if err1 != nil || err2 != nil {
+		return 0, false
 	}
+	c.local.put(gt, dict, from, until, hit, m)
+	return m, true
 }
 
 // FillLookup implements condcache.LookupCache.
 func (c *Cache) FillLookup(ctx context.Context, gt string, dict bool, res *condcache.LookupResult, body []byte) (bool, error) {
+	version, epoch := c.local.version(gt)
 	gen, w, v := genKeys(gt)
 	member := make([]byte, 0, 65)
 	member = append(member, shapeByte(dict))
@@ -259,6 +278,7 @@ func (c *Cache) FillLookup(ctx context.Context, gt string, dict bool, res *condc
 			Window: res.Window, Digest: res.Digest, NoticeSummary: res.NoticeSummary, Answering: answering(res.Rows),
 			Body: value[len(value)-len(body):]}
 		c.local.put(gt, dict, res.Window.From, res.Window.Until, copied, stored-1)
+		c.local.confirm(gt, res.Generation, stored-1, version, epoch)
 	default:
 		c.m.fills.WithLabelValues("skipped").Inc()
 	}
@@ -273,11 +293,11 @@ func writeTimeout(timeout time.Duration) time.Duration { return max(10*timeout, 
 
 // Mark implements condcache.Invalidator. It bypasses the breaker: a write
 // must know whether this very call reached Redis.
-func (c *Cache) Mark(ctx context.Context, invs []condcache.Invalidation) error {
-	ctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
+func (c *Cache) Mark(parent context.Context, invs []condcache.Invalidation) error {
+	ctx, cancel := context.WithTimeout(parent, c.writeTimeout())
 	defer cancel()
 	deadline := strconv.FormatInt(time.Now().Add(c.o.MarkTTL).UnixMilli(), 10)
-	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	cmds, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, inv := range invs {
 			generation := strconv.FormatInt(inv.Generation, 10)
 			if inv.GlobalTag == condcache.AllScope {
@@ -285,13 +305,27 @@ func (c *Cache) Mark(ctx context.Context, invs []condcache.Invalidation) error {
 				continue
 			}
 			gen, w, v := genKeys(inv.GlobalTag)
-			markScript.Eval(ctx, p, []string{gen, w, v, responsesKey(inv.GlobalTag)}, generation, deadline)
+			markScript.Eval(ctx, p, []string{gen, w, v, responsesKey(inv.GlobalTag), noticeCounterKey}, generation, deadline, inv.GlobalTag, c.channel)
 		}
 		return nil
 	})
 	if err != nil {
 		c.m.invalidations.WithLabelValues("mark_failed").Add(float64(len(invs)))
 		return fmt.Errorf("cache: mark: %w", err)
+	}
+	var notice int64
+	for _, cmd := range cmds {
+		if n, err := cmd.(*redis.Cmd).Int64(); err == nil {
+			notice = max(notice, n)
+		}
+	}
+	// Readers' leased copies of these GTs must be gone before the write
+	// can be acknowledged (docs/design.md "Leases").
+	if notice > 0 {
+		if err := c.awaitLeases(parent, notice); err != nil {
+			c.m.invalidations.WithLabelValues("mark_failed").Add(float64(len(invs)))
+			return fmt.Errorf("cache: mark: %w", err)
+		}
 	}
 	c.m.invalidations.WithLabelValues("marked").Add(float64(len(invs)))
 	return nil
@@ -344,7 +378,8 @@ func (c *Cache) publish(ctx context.Context, invs []condcache.Invalidation, toke
 				continue
 			}
 			gen, w, v := genKeys(inv.GlobalTag)
-			publishScript.Eval(ctx, p, []string{epochKey, resyncKey, gen, w, v, responsesKey(inv.GlobalTag)}, generation, token)
+			publishScript.Eval(ctx, p, []string{epochKey, resyncKey, gen, w, v, responsesKey(inv.GlobalTag), noticeCounterKey},
+				generation, token, inv.GlobalTag, c.channel)
 		}
 		return nil
 	})

@@ -76,16 +76,31 @@ if redis.call('PTTL', KEYS[4]) < 0 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) 
 return 1 + tonumber(h[4] or '0')
 `)
 
-// markScript: KEYS gen, w, v, r; ARGV generation, deadline ms. Raises the
-// pending mark and drops the GT's entries.
-var markScript = redis.NewScript(`
+// noticeLua tells the readers holding leases that GT ARGV[n] changed
+// (lease.go): it numbers the change in KEYS[k] and publishes
+// "<number> <gt>", gt being ARGV[n], on the invalidation channel ARGV[n+1]
+// (one per Redis database: channels are server-wide); readers drop their
+// copies of the GT and acknowledge the number. It defines notice(k, n),
+// which returns the number.
+const noticeLua = `
+local function notice(k, n)
+	local s = redis.call('INCR', KEYS[k])
+	redis.call('PUBLISH', ARGV[n + 1], s .. ' ' .. ARGV[n])
+	return s
+end
+`
+
+// markScript: KEYS gen, w, v, r, notice counter; ARGV generation, deadline
+// ms, GT name, channel. Raises the pending mark, drops the GT's entries and tells
+// the readers; returns the notice's number.
+var markScript = redis.NewScript(noticeLua + `
 local h = redis.call('HMGET', KEYS[1], 'p', 'pt')
 local p = math.max(tonumber(h[1] or '0'), tonumber(ARGV[1]))
 local pt = math.max(tonumber(h[2] or '0'), tonumber(ARGV[2]))
 redis.call('HSET', KEYS[1], 'p', string.format('%d', p), 'pt', string.format('%d', pt))
 redis.call('HINCRBY', KEYS[1], 'm', 1)
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
-return 1
+return notice(5, 3)
 `)
 
 // markAllScript: KEYS all pending, all responses; ARGV generation, deadline
@@ -115,19 +130,27 @@ elseif not synced(KEYS[1]) and redis.call('EXISTS', KEYS[2]) == 0 then
 end
 `
 
-// publishScript: KEYS epoch, resync, gen, w, v, r; ARGV generation, resync
-// token. Raises the published generation (dropping the GT's entries) and
-// clears a mark it covers. Returns -1 when refused.
-var publishScript = redis.NewScript(acceptLua + `
+// publishScript: KEYS epoch, resync, gen, w, v, r, notice counter; ARGV
+// generation, resync token, GT name, channel. Raises the published generation
+// (dropping the GT's entries) and clears a mark it covers, telling the
+// readers of either (a write by plain SQL reaches Redis only this way).
+// Returns -1 when refused.
+var publishScript = redis.NewScript(acceptLua + noticeLua + `
 local gen = tonumber(ARGV[1])
 local g = tonumber(redis.call('HGET', KEYS[3], 'g') or '-1')
+local changed = false
 if gen > g then
 	redis.call('HSET', KEYS[3], 'g', ARGV[1])
 	redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
 	g = gen
+	changed = true
 end
 local p = redis.call('HGET', KEYS[3], 'p')
-if p and tonumber(p) <= g then redis.call('HDEL', KEYS[3], 'p', 'pt') end
+if p and tonumber(p) <= g then
+	redis.call('HDEL', KEYS[3], 'p', 'pt')
+	changed = true
+end
+if changed then notice(7, 3) end
 return 1
 `)
 

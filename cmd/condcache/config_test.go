@@ -115,6 +115,7 @@ func variableCases(t *testing.T) map[string]variableCase {
 		"CONDCACHE_REDIS_TIMEOUT":        {good: "20ms", bad: "20"},
 		"CONDCACHE_CACHE_TTL":            {good: "30m", bad: "1 hour"},
 		"CONDCACHE_CACHE_LOCAL_MB":       {good: "0", bad: "256MB"},
+		"CONDCACHE_CACHE_LEASE":          {good: "0s", bad: "1 second"},
 		"CDB_IOV_MODE":                   {good: "discrete", bad: "sometimes"},
 		"CDB_AUTH_CLASS":                 {good: "cdb_rest.authentication.CustomJWTAuthentication", bad: "ldap"},
 		"JWT_SECRET":                     {good: "a-real-secret"},

@@ -369,6 +369,7 @@ type cacheSettings struct {
 	timeout time.Duration
 	ttl     time.Duration
 	localMB int64
+	lease   time.Duration
 }
 
 func cacheRows(c *cacheSettings) []config.Setting {
@@ -389,7 +390,9 @@ func cacheRows(c *cacheSettings) []config.Setting {
 		{Flag: "cache-ttl", Env: env("CONDCACHE_CACHE_TTL"), Default: cache.DefaultTTL.String(), Value: config.Duration(&c.ttl),
 			Help: "lifetime of cached answers, from the first fill of a generation"},
 		{Flag: "cache-local-mb", Env: env("CONDCACHE_CACHE_LOCAL_MB"), Default: strconv.Itoa(cache.DefaultLocalBytes >> 20), Value: config.Int64(&c.localMB),
-			Help: "reader memory for local copies of cached lookups, checked against Redis on every use; 0 = none"},
+			Help: "reader memory for local copies of cached lookups; 0 = none"},
+		{Flag: "cache-lease", Env: env("CONDCACHE_CACHE_LEASE"), Default: cache.DefaultLease.String(), Value: config.Duration(&c.lease),
+			Help: "reader: the lease under which local copies are served without asking Redis, writers acknowledging a write only once\nevery lease dropped the GT's copies or ran out (0 = no lease: every use checked against Redis);\nwriter: the longest lease of its readers, so at most how long a write waits for a reader that stopped answering"},
 	}
 }
 
