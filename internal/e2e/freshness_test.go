@@ -366,6 +366,36 @@ func TestFreshLoadtestRounds(t *testing.T) {
 	}
 }
 
+// TestStalenessColumn: the loadtest's staleness measurement, the "stale"
+// column of `loadtest run -compare`, counts what a TTL
+// cache in front of a reader gets wrong after each write, and condcache
+// gets none wrong: through the reader every round shows its write;
+// through nginx caching the reader for 300 s (the nginx-ttl target) every
+// round misses it.
+func TestStalenessColumn(t *testing.T) {
+	ls := lateTopology(t)
+	const rounds = 10
+	direct, err := loadtest.MeasureStaleness(t.Context(), loadtest.NewClient(ls.servers.ReaderURL), ls.servers.ReaderURL, rounds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if direct.Rounds != rounds || direct.Stale != 0 {
+		t.Errorf("through the reader: %v stale, want 0 of %d", direct, rounds)
+	}
+	ngx, err := loadtest.StartNginxTTL(ls.servers.ReaderURL, 300*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ngx.Close()
+	cached, err := loadtest.MeasureStaleness(t.Context(), loadtest.NewClient(ngx.URL), ngx.URL, rounds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached.Rounds != rounds || cached.Stale != rounds {
+		t.Errorf("through nginx with a 300 s TTL: %v stale, want %d of %d", cached, rounds, rounds)
+	}
+}
+
 // TestFreshOtherReads: the cached GET endpoints besides the lookup, about
 // one GT (gtPayloadLists, globalTag/<name>) or not (type, GT and IOV
 // listings), are served from Redis when warm and reflect every write the
