@@ -15,7 +15,7 @@ import (
 // whose query is slow holds the others for at most that long, after which
 // they query themselves.
 const (
-	roundHold = 250 * time.Millisecond
+	roundHold = time.Second
 	roundPoll = 2 * time.Millisecond
 )
 

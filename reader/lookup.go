@@ -118,46 +118,26 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 	}
 	sctx, cancel := s.serviceContext()
 	defer cancel()
-	hit, ok, need, known := s.fromCache(sctx, gt, p.at, p.dict)
-	// A miss at a known generation waits for a round of the GT's misses in
-	// progress, then asks again (burst.go).
-	for waited := 0; !ok && known > 0; waited++ {
-		if waited == maxBurstRounds {
-			break
-		}
-		k := missKey{gt, known}
-		round, lead := s.misses.enter(k)
-		if !lead {
-			if err := wait(sctx, round); err != nil {
-				return err
-			}
-		} else {
-			// This reader's leader; across readers, one leads at a time.
-			rounds, shared := s.cfg.Cache.(condcache.FillRounds)
-			if !shared {
-				defer s.misses.done(k, round)
-				break
-			}
-			release, leadAll := rounds.LeadFill(sctx, gt, known)
-			if leadAll {
-				defer release()
-				defer s.misses.done(k, round)
-				break
-			}
-			rounds.AwaitFill(sctx, gt, known)
-			s.misses.done(k, round)
-		}
-		hit, ok, need, known = s.fromCache(sctx, gt, p.at, p.dict)
+	o := s.throughRounds(sctx, gt, p.at, p.dict)
+	if o.lead != nil {
+		defer func() { o.lead(o.answer) }()
 	}
-	if ok {
-		writeLookup(ctx, hit.Generation, true, hit.Status, hit.Window, hit.Digest, hit.NoticeSummary, hit.Body, false)
+	if o.ok {
+		writeLookup(ctx, o.hit.Generation, true, o.hit.Status, o.hit.Window, o.hit.Digest, o.hit.NoticeSummary, o.hit.Body, false)
 		return nil
 	}
 	// Encode into the response's own pooled buffer: fasthttp hands it back
 	// to its pool after writing, so steady-state lookups reuse memory.
-	res, b, err := s.fromDatabase(sctx, gt, p.at, p.dict, need, known, ctx.Response.SwapBody(nil)[:0])
-	if err != nil {
-		return err
+	b := ctx.Response.SwapBody(nil)[:0]
+	var res condcache.LookupResult
+	if o.shared != nil {
+		s.countSource("round")
+		res, b = s.encodeLookup(gt, p.at, p.dict, *o.shared, b)
+	} else {
+		var err error
+		if res, o.answer, b, err = s.fromDatabase(sctx, gt, p.at, p.dict, o.need, o.known, b); err != nil {
+			return err
+		}
 	}
 	writeLookup(ctx, res.Generation, res.Found, res.Status, res.Window, res.Digest, res.NoticeSummary, b, true)
 	return nil
@@ -187,13 +167,28 @@ func (s *Server) fromCache(sctx context.Context, gt string, at condcache.Point, 
 
 // fromDatabase reads the lookup as fresh as need asks, appends its encoding
 // in the shape to b, and stores it in the cache when the cache still holds
-// generation known.
-func (s *Server) fromDatabase(sctx context.Context, gt string, at condcache.Point, dict bool, need condcache.Freshness, known int64, b []byte) (condcache.LookupResult, []byte, error) {
+// generation known. shared is the database's answer before anything
+// specific to the point was applied (notices narrow the window): what
+// every point of its window shares.
+func (s *Server) fromDatabase(sctx context.Context, gt string, at condcache.Point, dict bool, need condcache.Freshness, known int64, b []byte) (res condcache.LookupResult, shared *condcache.LookupResult, _ []byte, _ error) {
 	res, err := s.svc.LookupAt(sctx, gt, at, need)
 	if err != nil {
-		return res, b, err
+		return res, nil, b, err
 	}
 	s.countSource(res.Source)
+	s.notices.put(gt, res.Generation, res.Notices)
+	whole := res
+	res, b = s.encodeLookup(gt, at, dict, res, b)
+	if known > 0 && res.Found && res.Generation == known {
+		_, _ = s.cfg.Cache.FillLookup(sctx, gt, dict, &res, b) // best effort: a failed fill is only a later miss
+	}
+	return res, &whole, b, nil
+}
+
+// encodeLookup appends res's encoding in the shape to b and sets what
+// depends on the point: the digest, the window narrowed by the notices'
+// run ranges, and the summary of the notices that apply.
+func (s *Server) encodeLookup(gt string, at condcache.Point, dict bool, res condcache.LookupResult, b []byte) (condcache.LookupResult, []byte) {
 	if dict {
 		b = wire.AppendLookupDicts(b, res.Rows)
 	} else {
@@ -205,11 +200,7 @@ func (s *Server) fromDatabase(sctx context.Context, gt string, at condcache.Poin
 		condcache.NarrowWindow(&res.Window, res.Notices, gt, rows, at)
 		res.NoticeSummary = condcache.NoticeSummary(condcache.ApplicableNotices(res.Notices, gt, rows, at, at))
 	}
-	s.notices.put(gt, res.Generation, res.Notices)
-	if known > 0 && res.Found && res.Generation == known {
-		_, _ = s.cfg.Cache.FillLookup(sctx, gt, dict, &res, b) // best effort: a failed fill is only a later miss
-	}
-	return res, b, nil
+	return res, b
 }
 
 func (s *Server) countSource(source string) {

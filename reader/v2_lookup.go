@@ -136,7 +136,7 @@ func (s *Server) resolveAt(sctx contextT, gt string, at condcache.Point) (condca
 		return condcache.LookupResult{Rows: rows, Found: true, Status: hit.Status, Generation: hit.Generation,
 			Window: hit.Window, Digest: hit.Digest}, nil
 	}
-	res, _, err := s.fromDatabase(sctx, gt, at, false, need, known, nil)
+	res, _, _, err := s.fromDatabase(sctx, gt, at, false, need, known, nil)
 	return res, err
 }
 
