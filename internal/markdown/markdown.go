@@ -106,3 +106,8 @@ func quote(b []byte) string {
 	}
 	return fmt.Sprintf("%q", string(r))
 }
+
+// Sanitize applies the policy of HTML to HTML rendered elsewhere: a
+// notice's description_html as stored, which plain SQL may have written,
+// before a page shows it.
+func Sanitize(html string) string { return policy.Sanitize(html) }
