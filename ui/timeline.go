@@ -137,8 +137,8 @@ func buildTimeline(types []condcache.TypeIntervals, lists map[string]string, fro
 	t := timeline{From: pointText(from), To: pointText(to), Ticks: s.ticks()}
 	byIOV := map[int64][]string{}
 	for _, f := range findings {
-		if f.Kind == condcache.FindingDuplicateType {
-			continue // about lists, shown in the findings' table
+		if f.Kind == condcache.FindingDuplicateType || f.Kind.Informational() {
+			continue // about lists, or how bulk loads store IOVs: in the findings' table
 		}
 		for _, id := range f.IDs {
 			if !slices.Contains(byIOV[id], string(f.Kind)) {

@@ -211,11 +211,36 @@ func (u *UI) renderStatus(ctx *fasthttp.RequestCtx, status int, name, title, nav
 	return nil
 }
 
-// errorData is the error page's: the server's detail, as the API says it.
+// errorData is the error page's: the server's detail, as the API says it,
+// and what the page was asked for (the detail quotes names in Go syntax,
+// so a name with quotes or other scripts shows here as it was typed).
 type errorData struct {
 	Status int
 	Code   string
 	Detail string
+	Asked  []askedParam
+}
+
+type askedParam struct{ Key, Value string }
+
+// maxAsked bounds how many parameters, and how many characters of each,
+// an error page repeats.
+const maxAsked = 12
+const maxAskedLen = 300
+
+func askedFor(ctx *fasthttp.RequestCtx) []askedParam {
+	var out []askedParam
+	for k, v := range ctx.QueryArgs().All() {
+		if len(out) == maxAsked {
+			break
+		}
+		val := []rune(string(v))
+		if len(val) > maxAskedLen {
+			val = append(val[:maxAskedLen], '…')
+		}
+		out = append(out, askedParam{Key: string(k), Value: string(val)})
+	}
+	return out
 }
 
 // errorPage answers err as a page with its status: application errors
@@ -243,7 +268,7 @@ func (u *UI) errorPage(ctx *fasthttp.RequestCtx, err error) {
 	ctx.Response.Reset()
 	setSecurityHeaders(ctx)
 	if rerr := u.renderStatus(ctx, status, "error.html", fmt.Sprintf("%d %s", status, fasthttp.StatusMessage(status)), "",
-		errorData{Status: status, Code: string(code), Detail: detail}); rerr != nil {
+		errorData{Status: status, Code: string(code), Detail: detail, Asked: askedFor(ctx)}); rerr != nil {
 		u.log.Error("error page failed", "err", rerr)
 		ctx.SetStatusCode(status)
 		ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
