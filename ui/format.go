@@ -13,6 +13,15 @@ func pointText(p condcache.Point) string {
 	return strconv.FormatInt(p.Major, 10) + "." + strconv.FormatInt(p.Minor, 10)
 }
 
+// toText is pointText for the "to" field of a form, where "R" means the
+// whole run: R for (R, MAX), so the field shows what a user types.
+func toText(p condcache.Point) string {
+	if p.Minor == condcache.MaxIOV {
+		return strconv.FormatInt(p.Major, 10)
+	}
+	return pointText(p)
+}
+
 // pointPtrText is pointText, "" for nil (no bound).
 func pointPtrText(p *condcache.Point) string {
 	if p == nil {

@@ -264,7 +264,7 @@ func (u *UI) globalTag(sctx context.Context, ctx *fasthttp.RequestCtx) error {
 	if from, to, ok, err := u.extent(sctx, name); err != nil {
 		return err
 	} else if ok {
-		d.Range = [2]string{pointText(from), pointText(to)}
+		d.Range = [2]string{pointText(from), toText(to)}
 	}
 	return u.render(ctx, "gt.html", "Global tag "+name, "gts", d)
 }
@@ -568,7 +568,7 @@ func (u *UI) timeline(sctx context.Context, ctx *fasthttp.RequestCtx) error {
 		d.Status, d.Empty = g.Status.Name, true
 		return u.render(ctx, "timeline.html", "Timeline of "+gt, "gts", d)
 	}
-	d.From, d.To = pointText(from), pointText(to)
+	d.From, d.To = pointText(from), toText(to)
 	res, err := u.cfg.Ranges.RangeAt(sctx, gt, from, to, maxTimelineIOVs, condcache.Freshness{Latest: true})
 	if err != nil {
 		return err
@@ -694,7 +694,7 @@ func (u *UI) diff(sctx context.Context, ctx *fasthttp.RequestCtx) error {
 	if !ok {
 		from, to = condcache.Point{}, condcache.Point{Minor: condcache.MaxIOV}
 	}
-	d.From, d.To = pointText(from), pointText(to)
+	d.From, d.To = pointText(from), toText(to)
 	need := condcache.Freshness{Latest: true}
 	ra, err := u.cfg.Ranges.RangeAt(sctx, a, from, to, maxTimelineIOVs, need)
 	if err != nil {

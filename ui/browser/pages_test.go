@@ -168,6 +168,32 @@ func TestTimelineSegments(t *testing.T) {
 			}
 		}
 	}
+	// The form shows the range as typed, and submitting it with the
+	// keyboard (Enter on Show) draws the same lanes from its deep link.
+	tb.open(q("timeline", "gt", w.GT, "from", "100", "to", "400"), 200)
+	var from, to string
+	tb.eval(`document.querySelector('form.filters [name="from"]').value`, &from)
+	tb.eval(`document.querySelector('form.filters [name="to"]').value`, &to)
+	if from != "100.0" || to != "400" {
+		t.Errorf("the timeline's form shows from %q to %q, want 100.0 and 400", from, to)
+	}
+	before := tb.laneSegments()
+	tb.run(chromedp.Focus(`form.filters button[type="submit"]`, chromedp.ByQuery), chromedp.KeyEvent("\r"))
+	testkit.Poller(100*time.Millisecond).EventuallyNil(t, 30*time.Second, "the submitted form's page", func() error {
+		var loc string
+		if err := chromedp.Run(tb.ctx, chromedp.Location(&loc)); err != nil {
+			return err
+		}
+		if !strings.Contains(loc, "from=100.0&to=400") {
+			return fmt.Errorf("at %s", loc)
+		}
+		return nil
+	})
+	tb.settle()
+	if after := tb.laneSegments(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("after submitting the form: %v, before %v", after, before)
+	}
+
 	// The row that answers at the duplicate start is marked with the
 	// check's finding; the others are not.
 	a := w.Types[0]
@@ -578,3 +604,53 @@ func TestPhoneWidth(t *testing.T) {
 }
 
 var _ = json.Marshal
+
+// TestKeyboardOnly: the skip link comes first and moves focus to the
+// content; the token is set and a clone made with the keyboard alone
+// (Tab, typing, Enter), no pointer.
+func TestKeyboardOnly(t *testing.T) {
+	needBrowser(t)
+	w := seeded(t)
+	tok := adminToken(t)
+	dst := testkit.Uniq("ui_kbd")
+	tb := newTab(t, 1280, 900)
+	tb.open(q("gt", "name", w.GT), 200)
+	focused := func() string {
+		var s string
+		tb.eval(`(e => e.id || e.name || e.className || e.tagName)(document.activeElement)`, &s)
+		return s
+	}
+	// tabTo presses Tab until the focused element is want.
+	tabTo := func(want string) {
+		t.Helper()
+		for i := 0; i < 60; i++ {
+			tb.run(chromedp.KeyEvent("\t"))
+			if focused() == want {
+				return
+			}
+		}
+		t.Fatalf("Tab never reached %s", want)
+	}
+	tb.run(chromedp.KeyEvent("\t"))
+	if f := focused(); f != "skip" {
+		t.Errorf("the first Tab focuses %q, want the skip link", f)
+	}
+	tb.run(chromedp.KeyEvent("\r"))
+	if f := focused(); f != "main" {
+		t.Errorf("the skip link moved focus to %q, want main", f)
+	}
+	tb.run(chromedp.Evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`, nil))
+	tabTo("token-toggle")
+	tb.run(chromedp.KeyEvent("\r"))
+	if f := focused(); f != "token-input" {
+		t.Fatalf("opening the token form focuses %q, want its input", f)
+	}
+	tb.run(chromedp.KeyEvent(tok), chromedp.KeyEvent("\r"))
+	tb.waitText("#token-state", "token set")
+	tabTo("dst")
+	tb.run(chromedp.KeyEvent(dst), chromedp.KeyEvent("\r"))
+	tb.waitText("h1", "Global tag "+dst)
+	tb.waitText(".flash", "Cloned")
+	tb.noProblems("keyboard")
+	checkToken(t, tb, tok)
+}

@@ -1,12 +1,14 @@
 package browser
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/condcache/condcache/internal/testkit"
@@ -75,8 +77,14 @@ func TestScreenshots(t *testing.T) {
 			}
 			tb.open(p.path, status)
 			if strings.HasPrefix(p.name, "timeline") {
-				// Show a segment's details as a user focusing it would.
-				tb.run(chromedp.Focus(".seg.has-finding", chromedp.ByQuery))
+				// Show a segment's details as a user pointing at it would.
+				var box struct{ X, Y float64 }
+				tb.eval(`(() => { const r = document.querySelector(".seg.has-finding rect").getBoundingClientRect();
+					return {X: r.x + r.width / 2, Y: r.y + r.height / 2}; })()`, &box)
+				tb.run(chromedp.ActionFunc(func(ctx context.Context) error {
+					return input.DispatchMouseEvent(input.MouseMoved, box.X, box.Y).Do(ctx)
+				}))
+				tb.waitText("#seg-detail", "IOV")
 			}
 			var png []byte
 			tb.run(chromedp.FullScreenshot(&png, 100))
