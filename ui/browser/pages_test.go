@@ -65,14 +65,38 @@ func TestEveryPageLoads(t *testing.T) {
 		{q("check", "gt", w.GT), 200, []string{"duplicate_start", w.Lists[a]}},
 		{"/ui/lookup", 200, []string{"Look up"}},
 		{"/ui/diff", 200, []string{"Compare"}},
+		// Browse mode on the server: the unfiltered lists, a status
+		// filter, sort and paging.
+		{"/ui/gts", 200, []string{"in all", w.GT}},
+		{"/ui/types", 200, []string{"in all", a}},
+		{"/ui/lists", 200, []string{"in all"}},
+		{"/ui/iovs", 200, []string{"in all"}},
+		{"/ui/notices", 200, []string{"CRITICAL", "MINOR"}},
+		{"/ui/audit", 200, []string{"CreateGlobalTag"}},
+		{q("gts", "search", w.GT, "status", "unlocked"), 200, []string{w.GT, "1 in all"}},
+		{q("gts", "search", w.GT, "status", "locked"), 200, []string{"0 in all"}},
+		{q("iovs", "global_tag", w.GT, "sort", "major_iov", "order", "desc", "page_size", "2", "page", "2"), 200,
+			[]string{"7 in all", "page 2 of 4", "c180.root"}},
+	}
+	// What a page must not show: filtered out, or on another page.
+	absent := map[string][]string{
+		q("gts", "search", w.GT, "status", "locked"):                                                       {"/ui/gt?name=" + w.GT},
+		q("iovs", "global_tag", w.GT, "sort", "major_iov", "order", "desc", "page_size", "2", "page", "2"): {"a300.root", "b200.root", "a100.root"},
 	}
 	tb := newTab(t, 1280, 900)
 	for _, pc := range cases {
 		tb.open(pc.path, pc.status)
 		body := tb.text("body")
+		var html string
+		tb.eval(`document.querySelector("main").innerHTML`, &html)
 		for _, s := range pc.want {
 			if !strings.Contains(body, s) {
 				t.Errorf("%s does not show %q", pc.path, s)
+			}
+		}
+		for _, s := range absent[pc.path] {
+			if strings.Contains(body, s) || strings.Contains(html, s) {
+				t.Errorf("%s shows %q", pc.path, s)
 			}
 		}
 	}
