@@ -299,6 +299,29 @@ func TestCloneFromTheUI(t *testing.T) {
 		t.Errorf("clone digest %s, source %s", db.Digest, da.Digest)
 	}
 	checkToken(t, tb, tok)
+
+	// The diff of the two: nothing, then, after a fix in the clone, that
+	// one range, as a table row and as a segment of its timeline.
+	tb.open(q("diff", "a", w.GT, "b", dst, "from", "100", "to", "400"), 200)
+	tb.waitText("#no-diff", "answer the same payloads")
+	var lists map[string]string
+	call(t, "", "GET", "/api/cdb_rest/gtPayloadLists/"+seg(dst), nil, 200, &lists)
+	var fix struct{ ID int64 }
+	call(t, tok, "POST", "/api/cdb_rest/piov", map[string]any{"payload_url": "fix.root", "checksum": "ck-fix", "size": 9,
+		"major_iov": 220, "minor_iov": 0, "major_iov_end": 260, "minor_iov_end": 0}, 200, &fix)
+	call(t, tok, "PUT", "/api/cdb_rest/piov_attach", map[string]any{"payload_list": lists[w.Types[0]], "piov_id": fix.ID}, 200, nil)
+	tb.open(q("diff", "a", w.GT, "b", dst, "from", "100", "to", "400"), 200)
+	var rows []string
+	tb.eval(`Array.from(document.querySelectorAll("table.changes tbody tr")).map(r => Array.from(r.cells).map(c => c.textContent.trim()).join(" | "))`, &rows)
+	want := []string{w.Types[0] + " | 220.0 | 260.0 | a150b.root ck-a150b.root | fix.root ck-fix"}
+	if !slices.Equal(rows, want) {
+		t.Errorf("diff rows %q, want %q", rows, want)
+	}
+	var segs []string
+	tb.eval(`Array.from(document.querySelectorAll(".timeline .lane[data-type] .seg")).map(s => s.closest(".lane").dataset.type + " " + s.dataset.kind + " " + s.dataset.from + " " + s.dataset.until)`, &segs)
+	if want := []string{w.Types[0] + " change 220.0 260.0"}; !slices.Equal(segs, want) {
+		t.Errorf("diff timeline %q, want %q", segs, want)
+	}
 }
 
 // checkToken: the token was sent as the Bearer header of every write the
