@@ -411,6 +411,7 @@ func TestPreviewedAttach(t *testing.T) {
 		tb.eval(`document.querySelector('form[data-action="attach"] button.apply').disabled`, &disabled)
 		return !disabled
 	})
+	beforeApply := time.Now().UTC().Format(time.RFC3339Nano)
 	tb.run(chromedp.Click(form+` button.apply`, chromedp.ByQuery))
 	tb.waitText(".flash", "attached to")
 	tb.noProblems("attach")
@@ -419,6 +420,17 @@ func TestPreviewedAttach(t *testing.T) {
 			t.Errorf("after Apply, run %d answers %s, want %s", run, u, want)
 		}
 	}
+	// The lookup page answers what the API does, now and as of before
+	// the Apply.
+	tb.open(q("lookup", "gt", gt, "at", "160"), 200)
+	if u := tb.text(".answer td.url"); u != "fix.root" {
+		t.Errorf("the lookup page at 160 shows %q, want fix.root", u)
+	}
+	tb.open(q("lookup", "gt", gt, "at", "160", "asof", beforeApply), 200)
+	if u := tb.text(".answer td.url"); u != "run100.root" {
+		t.Errorf("the lookup page at 160 as of %s shows %q, want run100.root", beforeApply, u)
+	}
+	tb.open(q("list", "name", list), 200)
 	if body := tb.text(".iovs"); !strings.Contains(body, "fix.root") {
 		t.Error("the list page does not show the attached IOV")
 	}
