@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := bin/condcache
 
-.PHONY: run test lint bench fuzz deps build clean
+.PHONY: run test lint bench fuzz deps build clean ui-shots
 
 ## run: start the local stack (PostgreSQL primary + replica, writer, reader, demo data); Ctrl-C stops it
 run: deps build
@@ -47,6 +47,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReaderRequest$$' -fuzztime $(FUZZTIME) ./reader/
 	$(GO) test -run '^$$' -fuzz '^FuzzWriterRequest$$' -fuzztime $(FUZZTIME) ./writer/
 	$(GO) test -run '^$$' -fuzz '^FuzzAuthenticate$$' -fuzztime $(FUZZTIME) ./internal/auth/
+
+## ui-shots: screenshots of every page of the web UI, at 1280 px and at a phone's width (390 px), under
+## reports/ui/ (a browser test against the real stack; needs chromium: .ci/install-deps --test)
+ui-shots:
+	@bash .ci/install-deps --test
+	@mkdir -p reports/ui
+	UI_SHOTS=$(CURDIR)/reports/ui $(GO) test -count=1 -timeout 10m -run '^TestScreenshots$$' ./ui/browser/
 
 ## deps: install the PostgreSQL server binaries and redis-server where missing (apt-get as root), or say what to install
 deps:

@@ -60,6 +60,7 @@ func (s *Server) newRouter() *router.Router {
 	}
 	s.v2Routes(r)
 	s.exportRoute(r)
+	s.uiRoutes(r)
 	api.GET(r, api.HealthzPath, api.Healthz)
 	api.GET(r, api.ReadyzPath, api.ReadyHandler(s.base, s.stopping, s.cfg.ReadyTimeout, s.svc.Ready, s.log))
 	api.GET(r, api.OpenAPIPath, s.cfg.Metrics.Instrument("openapi", api.OpenAPIHandler()))
@@ -75,6 +76,7 @@ func (s *Server) newRouter() *router.Router {
 	for _, p := range api.SlashRedirects {
 		api.GET(redirects, api.Prefix+p, appendSlash)
 	}
+	api.GET(redirects, uiRoot, redirectTo(fasthttp.StatusMovedPermanently, uiPrefix))
 	r.NotFound = redirects.Handler
 	return r
 }
@@ -104,6 +106,35 @@ func appendSlash(ctx *fasthttp.RequestCtx) {
 	body = wire.AppendString(body, string(loc))
 	body = append(body, '}')
 	api.WriteJSON(ctx, fasthttp.StatusMovedPermanently, body)
+}
+
+// The web UI (docs/design.md "Web UI") is served under uiPrefix by
+// Config.UI, which does its own routing.
+const (
+	uiRoot   = "/ui"
+	uiPrefix = uiRoot + "/"
+)
+
+// uiRoutes registers the web UI, and redirects the reference's web app
+// address (api.WebApp, 404 before condcache had a UI) to it.
+func (s *Server) uiRoutes(r *router.Router) {
+	h := s.cfg.UI
+	if h == nil {
+		h = func(ctx *fasthttp.RequestCtx) { api.WriteError(ctx, errNotAvailable("The web UI")) }
+	}
+	api.GET(r, uiPrefix+"{path:*}", s.cfg.Metrics.Instrument("ui", h))
+	api.GET(r, api.Prefix+api.WebApp, s.cfg.Metrics.Instrument("ui.WebApp", redirectTo(fasthttp.StatusFound, uiPrefix)))
+}
+
+// redirectTo answers status with Location loc and a JSON body, like
+// appendSlash.
+func redirectTo(status int, loc string) fasthttp.RequestHandler {
+	body := append([]byte(`{"detail":"Moved.","location":`), wire.AppendString(nil, loc)...)
+	body = append(body, '}')
+	return func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set(fasthttp.HeaderLocation, loc)
+		api.WriteJSON(ctx, status, body)
+	}
 }
 
 // options answers OPTIONS on a known path; the router has already set the

@@ -106,6 +106,10 @@ type Config struct {
 	// and file records, and site= on lookups and ranges; without it those
 	// answer 404.
 	Repositories condcache.RepositoryReader
+	// UI, if set, serves the web UI under /ui/ (package ui, docs/design.md
+	// "Web UI"); without it /ui/ answers 404. /ui redirects to /ui/, and
+	// so does the reference's web app address, /api/cdb_rest/web/.
+	UI fasthttp.RequestHandler
 	// Metrics, if set, receives request metrics; Gatherer, if set, is
 	// served on /metrics.
 	Metrics  *api.HTTPMetrics

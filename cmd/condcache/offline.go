@@ -12,6 +12,7 @@ import (
 	"github.com/condcache/condcache/internal/config"
 	"github.com/condcache/condcache/reader"
 	"github.com/condcache/condcache/sqlite"
+	"github.com/condcache/condcache/ui"
 )
 
 // runOfflineReader is `condcache reader -sqlite FILE` (docs/design.md
@@ -37,6 +38,7 @@ func runOfflineReader(ctx context.Context, s *readerSettings, c *config.Config, 
 		Logger:             logger,
 		Ranges:             rd,
 		ReadOnly:           true,
+		UI:                 ui.New(ui.Config{Read: rd, Ranges: rd, IOVMode: info.IOVMode, ReadOnly: true, Logger: logger}).Handler,
 		Metrics:            api.NewHTTPMetrics(reg),
 		Gatherer:           reg,
 		HeaderTimeout:      s.serve.headerTimeout,

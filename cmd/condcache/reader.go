@@ -17,6 +17,7 @@ import (
 	cdbsql "github.com/condcache/condcache/sql"
 	"github.com/condcache/condcache/sql/replica"
 	"github.com/condcache/condcache/sqlite"
+	"github.com/condcache/condcache/ui"
 )
 
 // readerSettings is the reader's configuration (docs/operations.md
@@ -147,23 +148,25 @@ func runReader(ctx context.Context, args []string, e config.Env) error {
 		counter = c
 	}
 	srv := reader.New(rd, reader.Config{
-		Addr:               s.addr,
-		WriterURL:          s.writerURL,
-		IOVMode:            s.mode,
-		Settings:           cdbSettings(e),
-		Logger:             logger,
-		Cache:              lookupCache,
-		Responses:          responses,
-		Audit:              rd,
-		Checker:            rd,
-		Ranges:             rd,
-		Notices:            rd,
-		Usage:              counter,
-		UsageReader:        rd,
-		Exports:            &sqlite.Exporter{Source: rd},
-		ExportMeta:         condcache.ExportMeta{Source: exportSource(s.addr), Version: buildVersion()},
-		ExportDir:          s.exportDir,
-		Repositories:       rd,
+		Addr:         s.addr,
+		WriterURL:    s.writerURL,
+		IOVMode:      s.mode,
+		Settings:     cdbSettings(e),
+		Logger:       logger,
+		Cache:        lookupCache,
+		Responses:    responses,
+		Audit:        rd,
+		Checker:      rd,
+		Ranges:       rd,
+		Notices:      rd,
+		Usage:        counter,
+		UsageReader:  rd,
+		Exports:      &sqlite.Exporter{Source: rd},
+		ExportMeta:   condcache.ExportMeta{Source: exportSource(s.addr), Version: buildVersion()},
+		ExportDir:    s.exportDir,
+		Repositories: rd,
+		UI: ui.New(ui.Config{Read: rd, Ranges: rd, Notices: rd, Audit: rd, Usage: rd, Checker: rd, Protection: rd,
+			Repositories: rd, IOVMode: s.mode, Logger: logger}).Handler,
 		Metrics:            api.NewHTTPMetrics(reg),
 		Gatherer:           reg,
 		LookupSources:      sources,

@@ -116,6 +116,10 @@ func TestOpenAPICoversTheRouteTable(t *testing.T) {
 			t.Errorf("slash redirect GET %s: not in docs/openapi.yaml with x-condcache-redirect-to", path)
 		}
 	}
+	covered["GET "+Prefix+WebApp] = true
+	if o, ok := op(Prefix+WebApp, "GET"); !ok || o.RedirectTo == "" {
+		t.Errorf("the web app's redirect GET %s: not in docs/openapi.yaml with x-condcache-redirect-to", Prefix+WebApp)
+	}
 	for path, item := range doc.Paths {
 		if !strings.HasPrefix(path, Prefix) {
 			continue

@@ -100,6 +100,10 @@ var Routes = []Route{
 	{Timeout, get, []string{"timeout"}},
 }
 
+// WebApp is where the reference serves its web app, under Prefix; the
+// readers redirect it to their web UI at /ui/ (docs/design.md "Web UI").
+const WebApp = "web/"
+
 // SlashRedirects are the slashed paths that the reference also reaches
 // without the slash through a 301 (Django APPEND_SLASH, docs/compatibility.md "Conventions").
 var SlashRedirects = []string{"payloadiovs", "payload-iovs/query", "user_settings/{name}", "settings/{name}"}

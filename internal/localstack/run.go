@@ -109,11 +109,12 @@ condcache is up (%.1fs):
   primary     %s
   replica     %s
   redis       %s
+  web UI      %s/ui/
   metrics     %s/metrics
   state, logs %s
 `, time.Since(start).Seconds(), servers.ReaderURL, servers.WriterURL,
 		stack.Primary.DSN(database), stack.Replicas[0].DSN(database),
-		"redis://"+stack.Redis.Addr()+"/0", servers.ReaderURL, state)
+		"redis://"+stack.Redis.Addr()+"/0", servers.ReaderURL, servers.ReaderURL, state)
 	if o.Lookup != "" {
 		fmt.Fprintf(out, "\nTry a lookup:\n  curl '%s%s'\n", servers.ReaderURL, o.Lookup)
 	}

@@ -12,6 +12,7 @@ package markdown
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
@@ -105,4 +106,35 @@ func quote(b []byte) string {
 		return fmt.Sprintf("%q…", string(r[:maxQuoted]))
 	}
 	return fmt.Sprintf("%q", string(r))
+}
+
+// Sanitize applies the policy of HTML, made stricter for a page, to HTML
+// rendered elsewhere: a notice's description_html as stored, which plain
+// SQL may have written, before a page shows it. On top of HTML's policy it
+// drops id attributes (a notice must not clobber the page's own elements
+// or what its script looks up by id) and images other than https: and
+// data:image ones (a relative src would load from the page's own
+// directory, which serves no image).
+func Sanitize(html string) string { return pagePolicy.Sanitize(html) }
+
+var pagePolicy = newPagePolicy()
+
+// newPagePolicy allows what goldmark renders from markdown, with no
+// attribute but links' href and title, images' src, alt and title, and a
+// list's start. bluemonday's rules only add up, so this is built rather
+// than derived from the user-content policy, which allows id everywhere.
+func newPagePolicy() *bluemonday.Policy {
+	p := bluemonday.NewPolicy()
+	p.AllowStandardURLs() // parseable; relative, mailto, http or https
+	p.RequireNoFollowOnLinks(true)
+	p.AddTargetBlankToFullyQualifiedLinks(true)
+	p.AllowElements("p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote",
+		"ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "sub", "sup")
+	p.AllowAttrs("href").OnElements("a")
+	p.AllowAttrs("title").Matching(bluemonday.Paragraph).OnElements("a", "img")
+	p.AllowAttrs("alt").Matching(bluemonday.Paragraph).OnElements("img")
+	p.AllowAttrs("start").Matching(bluemonday.Integer).OnElements("ol")
+	p.AllowDataURIImages()
+	p.AllowAttrs("src").Matching(regexp.MustCompile(`^(?i:https://|data:image/(?:png|gif|jpeg|webp);base64,)`)).OnElements("img")
+	return p
 }

@@ -84,3 +84,38 @@ func TestProblem(t *testing.T) {
 		}
 	}
 }
+
+// Sanitize, for a page: what HTML keeps, less ids and images a page
+// cannot load; https and inline data images stay.
+func TestSanitizeForAPage(t *testing.T) {
+	for in, want := range map[string]string{
+		`<p id="digest">x</p>`:                              `<p>x</p>`,
+		`<h2 id="seg-detail">h</h2>`:                        `<h2>h</h2>`,
+		`<img src="x" onerror="alert(3)">`:                  ``,
+		`<img src="/ui/static/app.js">`:                     ``,
+		`<img src="http://plain.example/a.png">`:            ``,
+		`<img src="https://logbook.example/a.png" alt="a">`: `<img src="https://logbook.example/a.png" alt="a">`,
+		`<img src="data:image/png;base64,iVBORw0KGgo=">`:    `<img src="data:image/png;base64,iVBORw0KGgo=">`,
+		`<img src="data:image/svg+xml;base64,PHN2Zz4=">`:    ``,
+		`<a href="/ui/gt?name=a">a</a>`:                     `<a href="/ui/gt?name=a" rel="nofollow">a</a>`,
+		`<script>alert(1)</script><b>b</b>`:                 `b`,
+	} {
+		if got := Sanitize(in); got != want {
+			t.Errorf("Sanitize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// What markdown renders to passes Sanitize unchanged.
+func TestSanitizeKeepsRenderedMarkdown(t *testing.T) {
+	for _, md := range []string{
+		"**bad** _calibration_ ~~old~~", "see [the log](https://x.y \"t\") and <https://a.b/c>", "- a\n- b\n\n3. c\n4. d",
+		"`code`\n\n```\nblock\n```", "| a | b |\n|:--|--:|\n| 1 | 2 |", "# h1\n## h2\n> quote\n\n---",
+		"![plot](https://logbook.example/p.png \"gain\")", "mail <me@x.y>", "[rel](/ui/gt?name=a)",
+	} {
+		h := HTML(md)
+		if got := Sanitize(h); got != h {
+			t.Errorf("markdown %q: Sanitize(%q) = %q", md, h, got)
+		}
+	}
+}
