@@ -106,6 +106,10 @@ func TestTimeoutCapsWaiters(t *testing.T) {
 	if _, code := a.detail(t); a.status != 503 || code != "unavailable" {
 		t.Errorf("second timeout call answered %d %s", a.status, a.body)
 	}
+	// docs/compatibility.md "Timeout": come back in a minute, not a second.
+	if got := string(a.header.Peek("Retry-After")); got != "60" {
+		t.Errorf("second timeout call: Retry-After %q, want 60", got)
+	}
 	if err := r.srv.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,11 @@ func AnswerError(ctx *fasthttp.RequestCtx, log *slog.Logger, route, failed strin
 		return
 	case IsAppError(err):
 		if condcache.ErrorCodeOf(err) == condcache.EUnavailable {
-			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
+			// A handler that knows better (GET timeout's 60 s, an
+			// export's 10 s) has set it already.
+			if len(ctx.Response.Header.Peek(fasthttp.HeaderRetryAfter)) == 0 {
+				ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
+			}
 			log.Warn("backend unavailable", "route", route, "path", string(ctx.Path()), "err", redactErr(err))
 		}
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
