@@ -132,6 +132,7 @@ Run "condcache <command> -h" for a command's flags.`}
 		cli.NoticeCommand(e, st),
 		cli.AuditCommand(e, st),
 		cli.PayloadCommand(e, st),
+		cli.RepoCommand(e, st),
 	)
 	return root
 }

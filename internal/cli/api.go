@@ -120,13 +120,19 @@ func (p Point) String() string { return FormatPoint(p.Major, p.Minor) }
 // FormatPoint shows a point as R.S, "max" for MAX.
 func FormatPoint(major, minor int64) string {
 	m := func(n int64) string {
-		if n == Max {
+		switch n {
+		case Max:
 			return "max"
+		case math.MinInt64:
+			return "min"
 		}
 		return strconv.FormatInt(n, 10)
 	}
 	if major == Max && minor == Max {
 		return "max"
+	}
+	if major == math.MinInt64 && minor == math.MinInt64 {
+		return "min"
 	}
 	return m(major) + "." + m(minor)
 }
@@ -377,11 +383,6 @@ func (c *Client) GlobalTag(ctx context.Context, name string) (*GTFull, error) {
 func (c *Client) Repository(ctx context.Context, name string) (*Repository, error) {
 	var r Repository
 	return &r, c.Get(ctx, V2+"repositories/"+esc(name), nil, &r)
-}
-
-// pointQuery is a v2 range bound: R.S.
-func pointQuery(p Point) string {
-	return strconv.FormatInt(p.Major, 10) + "." + strconv.FormatInt(p.Minor, 10)
 }
 
 func values(kv ...string) url.Values {

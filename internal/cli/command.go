@@ -22,6 +22,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/condcache/condcache/internal/config"
 	"github.com/condcache/condcache/internal/redact"
@@ -71,11 +72,7 @@ type Streams struct {
 // bars and questions only go to one.
 func Terminal(f any) bool {
 	file, ok := f.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := file.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(file.Fd()))
 }
 
 // Interactive reports whether the input is a terminal a person answers on.

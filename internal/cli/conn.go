@@ -181,7 +181,13 @@ type Group struct {
 
 // NewGroup is a client command (use, short) with the connection flags.
 func NewGroup(use, short string, env config.Env) *Group {
-	g := &Group{Cmd: &cobra.Command{Use: use, Short: short}, Conn: &Conn{}, env: env}
+	g := &Group{Cmd: &cobra.Command{Use: use, Short: short, Args: cobra.ArbitraryArgs}, Conn: &Conn{}, env: env}
+	g.Cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return Usagef("unknown command %q for %q (see \"%s --help\")", args[0], cmd.CommandPath(), cmd.CommandPath())
+		}
+		return cmd.Help()
+	}
 	g.t = ConnTable("condcache "+use, g.Conn)
 	g.b = g.t.Bind(g.Cmd.PersistentFlags())
 	return g

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -116,8 +117,8 @@ func GTCommand(env config.Env, s Streams) *cobra.Command {
 	create.Flags().StringVar(&createStatus, "status", "unlocked", "its status")
 	cw.addDryRun(create)
 	g.Leaf(root, create, s, func(ctx context.Context, c *Client, args []string) error {
-		if err := ensureStatus(ctx, c, s, createStatus, cw.dryRun); err != nil {
-			return err
+		if err := ensureStatus(ctx, c, g, s, createStatus, cw.dryRun); err != nil {
+			return noStatusOK(err)
 		}
 		body := map[string]any{"name": args[0], "status": createStatus}
 		if author != "" {
@@ -149,8 +150,8 @@ func GTCommand(env config.Env, s Streams) *cobra.Command {
 		w.addDryRun(cmd)
 		status := st.status
 		g.Leaf(root, cmd, s, func(ctx context.Context, c *Client, args []string) error {
-			if err := ensureStatus(ctx, c, s, status, w.dryRun); err != nil {
-				return err
+			if err := ensureStatus(ctx, c, g, s, status, w.dryRun); err != nil {
+				return noStatusOK(err)
 			}
 			var out map[string]any
 			return write(ctx, c, g, s, w, http.MethodPut, Compat+"gt_change_status/"+esc(args[0])+"/"+esc(status), nil, &out, func() {
@@ -216,10 +217,15 @@ func GTCommand(env config.Env, s Streams) *cobra.Command {
 	return root
 }
 
+// errNoStatus ends a dry run that needs a status the server lacks: the
+// dry run of creating it was shown instead.
+var errNoStatus = errors.New("no such status")
+
 // ensureStatus makes sure the server has the status: a new database has
-// none (README: the first write creates "unlocked"). A dry run only says
-// it would create it.
-func ensureStatus(ctx context.Context, c *Client, s Streams, name string, dryRun bool) error {
+// none (README: the first write creates "unlocked"). A dry run cannot
+// preview a write needing a status that does not exist: it shows the dry
+// run of creating the status, and returns errNoStatus.
+func ensureStatus(ctx context.Context, c *Client, g *Group, s Streams, name string, dryRun bool) error {
 	if dryRun {
 		sts, err := c.Statuses(ctx)
 		if err != nil {
@@ -230,12 +236,25 @@ func ensureStatus(ctx context.Context, c *Client, s Streams, name string, dryRun
 				return nil
 			}
 		}
-		fmt.Fprintf(s.Err, "note: the server has no status %q: the write would create it first\n", name)
-		return nil
+		fmt.Fprintf(s.Err, "note: the server has no status %q: the write would create it first, which is all a dry run can show\n", name)
+		var out Status
+		err = write(ctx, c, g, s, writeFlags{dryRun: true}, http.MethodPost, Compat+"gtstatus", map[string]string{"name": name}, &out, nil)
+		if err != nil {
+			return err
+		}
+		return errNoStatus
 	}
 	created, err := c.EnsureStatus(ctx, name)
 	if created {
 		fmt.Fprintf(s.Err, "Created status %q.\n", name)
+	}
+	return err
+}
+
+// noStatusOK is the end of a dry run that showed the status's creation.
+func noStatusOK(err error) error {
+	if errors.Is(err, errNoStatus) {
+		return nil
 	}
 	return err
 }

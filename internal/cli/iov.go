@@ -15,13 +15,14 @@ import (
 func IOVCommand(env config.Env, s Streams) *cobra.Command {
 	g := NewGroup("iov", "payload IOVs: list, add (with the preview of what it changes), bulk, rm", env)
 
-	var lgt, lpt, llist string
+	var lgt, lpt, llist, lsearch string
 	list := &cobra.Command{Use: "list", Short: "list IOVs, by global tag, type or list"}
 	list.Flags().StringVar(&lgt, "gt", "", "only the IOVs of this global tag's lists")
 	list.Flags().StringVar(&lpt, "type", "", "only the IOVs of lists of this type")
 	list.Flags().StringVar(&llist, "list", "", "only the IOVs of this payload list")
+	list.Flags().StringVar(&lsearch, "search", "", "only IOVs whose payload URL or list name holds this (any case)")
 	g.Leaf(g.Cmd, list, s, func(ctx context.Context, c *Client, _ []string) error {
-		iovs, err := All[PIOVBrowse](ctx, c, Compat+"piov", values("global_tag", lgt, "payload_type", lpt, "payload_list", llist, "sort", "id"))
+		iovs, err := All[PIOVBrowse](ctx, c, Compat+"piov", values("global_tag", lgt, "payload_type", lpt, "payload_list", llist, "search", lsearch, "sort", "id"))
 		if err != nil {
 			return err
 		}
@@ -100,11 +101,10 @@ func IOVCommand(env config.Env, s Streams) *cobra.Command {
 // type), its range, and its payload.
 type attachSpec struct {
 	writeFlags
-	list, gt, pt     string
-	from, to         string
-	url, checksum    string
-	size             *int64
-	previewedDeleted bool
+	list, gt, pt  string
+	from, to      string
+	url, checksum string
+	size          *int64
 }
 
 func (a *attachSpec) flags(cmd *cobra.Command) {
@@ -213,10 +213,10 @@ func (a *attachSpec) run(ctx context.Context, c *Client, g *Group, s Streams, ap
 }
 
 func (a *attachSpec) toText() string {
-	if a.to == "" {
-		return "max"
+	if p, err := ParsePoint(a.to, 0); err == nil {
+		return p.String()
 	}
-	return a.to
+	return "max"
 }
 
 // ctxNoCancel keeps ctx's values but not its cancellation: a write the

@@ -99,3 +99,45 @@ func listOf(ctx context.Context, c *Client, gt, pt string) (string, error) {
 	}
 	return l, nil
 }
+
+// RepoCommand is `condcache repo`: payload repositories (docs/design.md
+// "Payload repositories"), where payload put copies files.
+func RepoCommand(env config.Env, s Streams) *cobra.Command {
+	g := NewGroup("repo", "payload repositories: list, create", env)
+	list := &cobra.Command{Use: "list", Short: "list the payload repositories"}
+	g.Leaf(g.Cmd, list, s, func(ctx context.Context, c *Client, _ []string) error {
+		rs, err := All[Repository](ctx, c, V2+"repositories", nil)
+		if err != nil {
+			return err
+		}
+		if g.Conn.Output == "json" {
+			return printJSON(s.Out, nonNil(rs))
+		}
+		var rows [][]string
+		for _, r := range rs {
+			rows = append(rows, []string{r.Name, r.Type, r.Site, r.BaseURL})
+		}
+		table(s.Out, []string{"NAME", "TYPE", "SITE", "BASE URL"}, rows)
+		return nil
+	})
+	var w writeFlags
+	var typ, base, site string
+	var pref int64
+	create := &cobra.Command{Use: "create NAME", Short: "create a payload repository (needs role admin on GlobalTag \"\")", Args: cobra.ExactArgs(1)}
+	w.addDryRun(create)
+	create.Flags().StringVar(&typ, "type", "posix", "repository type: cvmfs, posix, http, xrootd, s3, …")
+	create.Flags().StringVar(&base, "base-url", "", "base URL, e.g. file:///cvmfs/sphenix/calib/ (required)")
+	create.Flags().StringVar(&site, "site", "", "the site jobs name to find their copies (required)")
+	create.Flags().Int64Var(&pref, "preference", 0, "higher is chosen first among a site's copies")
+	g.Leaf(g.Cmd, create, s, func(ctx context.Context, c *Client, args []string) error {
+		if base == "" || site == "" {
+			return Usagef("--base-url and --site are required")
+		}
+		var out Repository
+		body := map[string]any{"name": args[0], "type": typ, "base_url": base, "site": site, "preference": pref}
+		return write(ctx, c, g, s, w, http.MethodPost, V2+"repositories", body, &out, func() {
+			fmt.Fprintf(s.Out, "Created repository %s (%s) at %s for site %s.\n", cell(out.Name), out.Type, out.BaseURL, cell(out.Site))
+		})
+	})
+	return g.Cmd
+}

@@ -131,7 +131,7 @@ func rowText(r map[string]any) string {
 		return "-"
 	}
 	if u, ok := r["payload_url"]; ok {
-		return fmt.Sprintf("%v [%v.%v, %v.%v)", u, num(r["major_iov"]), num(r["minor_iov"]), num(r["major_iov_end"]), num(r["minor_iov_end"]))
+		return fmt.Sprintf("%v [%s, %s)", u, FormatPoint(num(r["major_iov"]), num(r["minor_iov"])), FormatPoint(num(r["major_iov_end"]), num(r["minor_iov_end"])))
 	}
 	if n, ok := r["name"]; ok {
 		return fmt.Sprint(n)
@@ -139,20 +139,13 @@ func rowText(r map[string]any) string {
 	return "…"
 }
 
-func num(v any) string {
-	switch n := v.(type) {
-	case float64:
-		if n >= 9.2e18 {
-			return "max"
-		}
-		return strconv.FormatFloat(n, 'f', -1, 64)
-	case json.Number:
-		if n.String() == "9223372036854775807" {
-			return "max"
-		}
-		return n.String()
+// num is a row's integer column (0 when it is not one).
+func num(v any) int64 {
+	if n, ok := v.(json.Number); ok {
+		i, _ := n.Int64()
+		return i
 	}
-	return fmt.Sprint(v)
+	return 0
 }
 
 // confirm asks question on the terminal and reports whether the answer
