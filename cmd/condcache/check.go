@@ -30,7 +30,7 @@ func checkTable(s *checkSettings) *config.Table {
 	return &config.Table{Command: "condcache check", Synopsis: "[-gt NAME] [-o text|json] [-primary URL] [-iov-mode continuous|discrete]",
 		About: `Lists the stored states that make lookups ambiguous or surprising, per global
 tag and payload list. Read-only. Exit status: 0 nothing found, 1 findings
-listed, 2 usage error or failure.`,
+listed, 2 usage error, 3 an unknown global tag, 4 the database unreachable.`,
 		Settings: []config.Setting{
 			{Flag: "gt", DefaultText: "every global tag", Help: "check only the global tag of this name", Value: config.String(&s.gt)},
 			{Flag: "o", Default: "text", Help: `output: "text" (a table by global tag and list) or "json" (the answer of GET /api/v2/check)`,

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/condcache/condcache/internal/cli"
 	"github.com/condcache/condcache/internal/config"
 	"github.com/condcache/condcache/internal/localstack"
 )
@@ -42,6 +43,9 @@ func commandTables() map[string]struct {
 		"check":   {func() *config.Table { return checkTable(&checkSettings{}) }, nil},
 		"export":  {func() *config.Table { return exportTable(&exportSettings{}) }, nil},
 		"verify":  {func() *config.Table { return verifyTable(&verifySettings{}) }, nil},
+		"usage":   {func() *config.Table { return usageTable(&usageSettings{}) }, nil},
+		// The connection table every client command (gt, iov, …) shares.
+		"client": {func() *config.Table { return cli.ConnTable("condcache gt", &cli.Conn{}) }, nil},
 		"run": {func() *config.Table {
 			var o localstack.RunOptions
 			var demo bool
@@ -98,6 +102,10 @@ type variableCase struct {
 func variableCases(t *testing.T) map[string]variableCase {
 	pemFile, jwksFile := keyFiles(t)
 	jwt := map[string]string{"CDB_AUTH_CLASS": "jwt"}
+	configFile := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(configFile, []byte("url: http://reader.example:8000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := map[string]variableCase{
 		"CONDCACHE_PRIMARY_DSN":          {good: "host=db user=u password=pw dbname=x", bad: "postgres://u:pw@db:notaport/x"},
 		"CONDCACHE_REPLICA_DSNS":         {good: "postgres://u@r1/x,postgres://u@r2/x", bad: "postgres://u@r1/x,postgres://u@r2:bad/x"},
@@ -145,6 +153,7 @@ func variableCases(t *testing.T) map[string]variableCase {
 		"CONDCACHE_SQLITE":               {good: "site.sqlite"},
 		"CONDCACHE_EXPORT_DIR":           {good: "/var/tmp"},
 		"CONDCACHE_URL":                  {good: "http://reader.example:8000", bad: "reader:8000"},
+		"CONDCACHE_CONFIG":               {good: configFile, bad: filepath.Join(t.TempDir(), "missing.yaml")},
 	}
 	for _, suffix := range []string{"_W", "_R1", "_R2", ""} {
 		with := map[string]string{}

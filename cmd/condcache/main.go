@@ -10,7 +10,7 @@
 //	condcache export    # download a GT's export file, served offline by reader -sqlite
 //	condcache verify    # check the files of a payload repository against their IOVs
 //	condcache loadtest  # drive running servers: freshness checks, load workloads and reports
-//	condcache gt|pt|pl|iov|lookup|notice|audit|payload   # client commands (internal/cli)
+//	condcache ping|gt|pt|pl|iov|lookup|notice|audit|payload|repo   # client commands (internal/cli)
 //
 // The commands are cobra commands. The server commands read their
 // settings from one table each (internal/config), bound to the command's
@@ -69,8 +69,10 @@ func rootCommand(e config.Env, st cli.Streams) *cobra.Command {
 
 Servers and tools: run, writer, reader, migrate, check, usage, export,
 verify, loadtest. Client commands against any compatible server (--url,
-CONDCACHE_URL, or the config file): gt, pt, pl, iov, lookup, notice, audit,
-payload. Long flags take one dash or two (-addr or --addr).
+CONDCACHE_URL, or the config file): ping, gt, pt, pl, iov, lookup, notice,
+audit, payload, repo. Exit status: 0 ok, 1 problems found, 2 usage, 3 the
+server refused, 4 unreachable. Long flags take one dash or two (-addr or
+--addr).
 Run "condcache <command> -h" for a command's flags.`}
 	root.CompletionOptions.HiddenDefaultCmd = false
 	table := func(use, short string, t *config.Table, run func(ctx context.Context, c *config.Config) error) *cobra.Command {
@@ -133,6 +135,7 @@ Run "condcache <command> -h" for a command's flags.`}
 		cli.AuditCommand(e, st),
 		cli.PayloadCommand(e, st),
 		cli.RepoCommand(e, st),
+		cli.PingCommand(e, st),
 	)
 	return root
 }
