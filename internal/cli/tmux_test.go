@@ -164,4 +164,16 @@ func TestTerminalConfirmation(t *testing.T) {
 	if len(l.Payloads) != 1 || !strings.HasSuffix(l.Payloads[0].URL, "_gain.root") {
 		t.Errorf("lookup after yes: %+v", l.Payloads)
 	}
+
+	// A delete shows its dry run and asks: "n" keeps the GT, "y" deletes it.
+	x.start(tmuxEnv(t), "gt", "delete", gt)
+	x.waitFor(time.Minute, "the delete's preview and question", regexp.MustCompile(`(?s)Dry run: nothing was written\..*GlobalTag .*Delete global tag `+regexp.QuoteMeta(gt)+`\? \[y/N\]`))
+	x.keys("n", "Enter")
+	x.waitFor(time.Minute, "the refusal", regexp.MustCompile(`(?s)Nothing deleted\..*EXIT=0`))
+	ok(t, "gt", "show", gt)
+	x.start(tmuxEnv(t), "gt", "delete", gt)
+	x.waitFor(time.Minute, "the question", regexp.MustCompile(`\[y/N\]`))
+	x.keys("y", "Enter")
+	x.waitFor(time.Minute, "the delete", regexp.MustCompile(`(?s)EXIT=0`))
+	want(t, run(t, "gt", "show", gt), 3, "Not found")
 }
