@@ -45,7 +45,8 @@ func commandTables() map[string]struct {
 		"verify":  {func() *config.Table { return verifyTable(&verifySettings{}) }, nil},
 		"usage":   {func() *config.Table { return usageTable(&usageSettings{}) }, nil},
 		// The connection table every client command (gt, iov, …) shares.
-		"client": {func() *config.Table { return cli.ConnTable("condcache gt", &cli.Conn{}) }, nil},
+		"client":      {func() *config.Table { return cli.ConnTable("condcache gt", &cli.Conn{}) }, nil},
+		"healthcheck": {func() *config.Table { return healthcheckTable(&healthSettings{}) }, nil},
 		"run": {func() *config.Table {
 			var o localstack.RunOptions
 			var demo bool
@@ -122,6 +123,7 @@ func variableCases(t *testing.T) map[string]variableCase {
 		"CONDCACHE_REDIS_TIMEOUT":        {good: "20ms", bad: "20"},
 		"CONDCACHE_CACHE_TTL":            {good: "30m", bad: "1 hour"},
 		"CONDCACHE_CACHE_LOCAL_MB":       {good: "0", bad: "256MB"},
+		"CONDCACHE_CACHE_LEASE":          {good: "0s", bad: "1 second"},
 		"CDB_IOV_MODE":                   {good: "discrete", bad: "sometimes"},
 		"CDB_AUTH_CLASS":                 {good: "cdb_rest.authentication.CustomJWTAuthentication", bad: "ldap"},
 		"JWT_SECRET":                     {good: "a-real-secret"},
@@ -154,6 +156,8 @@ func variableCases(t *testing.T) map[string]variableCase {
 		"CONDCACHE_EXPORT_DIR":           {good: "/var/tmp"},
 		"CONDCACHE_URL":                  {good: "http://reader.example:8000", bad: "reader:8000"},
 		"CONDCACHE_CONFIG":               {good: configFile, bad: filepath.Join(t.TempDir(), "missing.yaml")},
+		"CONDCACHE_HEALTHCHECK_URL":      {good: "http://127.0.0.1:8001/healthz", bad: "127.0.0.1:8001"},
+		"CONDCACHE_HEALTHCHECK_TIMEOUT":  {good: "500ms", bad: "0s"},
 	}
 	for _, suffix := range []string{"_W", "_R1", "_R2", ""} {
 		with := map[string]string{}

@@ -110,7 +110,7 @@ func loadCommand(e config.Env, st cli.Streams) *cobra.Command {
 		{Flag: "rates", DefaultText: "none", Help: "open-loop sweep: comma-separated rates, one run each (draws latency.svg)", Value: config.String(&rates)},
 		{Flag: "d", Default: "10s", Help: "measured time (per target when comparing, per rate when sweeping)", Value: config.Duration(&o.Duration)},
 		{Flag: "warmup", Default: "2s", Help: "unmeasured time first", Value: config.Duration(&o.Warmup)},
-		{Flag: "compare", DefaultText: "none", Help: `second target run side by side: a base URL, or "static" for a built-in fasthttp server answering a fixed body of the target's lookup size`,
+		{Flag: "compare", DefaultText: "none", Help: `second target run side by side: a base URL, "static" for a built-in fasthttp server answering a fixed body of the target's lookup size, or "nginx-ttl" for nginx caching the target for 300 s (as sites put in front of the reference); then 100 write-then-read rounds through each writable target count stale answers`,
 			Value: config.String(&o.Compare)},
 		{Flag: "slices", Default: "5", Help: "alternating slices per target when comparing", Value: config.Int(&o.Slices)},
 		{Flag: "out", DefaultText: "reports/<time>", Help: "report directory", Value: config.String(&o.Out)},

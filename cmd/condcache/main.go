@@ -10,6 +10,7 @@
 //	condcache export    # download a GT's export file, served offline by reader -sqlite
 //	condcache verify    # check the files of a payload repository against their IOVs
 //	condcache loadtest  # drive running servers: freshness checks, load workloads and reports
+//	condcache healthcheck # exit 0 when a probe URL answers 200 (the container image's HEALTHCHECK)
 //	condcache ping|gt|pt|pl|iov|lookup|notice|audit|payload|repo   # client commands (internal/cli)
 //
 // The commands are cobra commands. The server commands read their
@@ -68,7 +69,7 @@ func rootCommand(e config.Env, st cli.Streams) *cobra.Command {
 		Long: `condcache: a conditions database speaking Nopayloaddb's API.
 
 Servers and tools: run, writer, reader, migrate, check, usage, export,
-verify, loadtest. Client commands against any compatible server (--url,
+verify, healthcheck, loadtest. Client commands against any compatible server (--url,
 CONDCACHE_URL, or the config file): ping, gt, pt, pl, iov, lookup, notice,
 audit, payload, repo. Exit status: 0 ok, 1 problems found, 2 usage, 3 the
 server refused, 4 unreachable. Long flags take one dash or two (-addr or
@@ -88,7 +89,7 @@ Run "condcache <command> -h" for a command's flags.`}
 	var o localstack.RunOptions
 	var demo bool
 	var readerPprof string
-	ws, rs, cs, us, es, vs := &writerSettings{}, &readerSettings{}, &checkSettings{}, &usageSettings{}, &exportSettings{}, &verifySettings{}
+	ws, rs, cs, us, es, vs, hs := &writerSettings{}, &readerSettings{}, &checkSettings{}, &usageSettings{}, &exportSettings{}, &verifySettings{}, &healthSettings{}
 	var primary string
 	root.AddCommand(
 		table("run", "start a local stack (PostgreSQL primary + replica, Redis, writer, reader, demo data); Ctrl-C stops it",
@@ -125,6 +126,13 @@ Run "condcache <command> -h" for a command's flags.`}
 			func(ctx context.Context, c *config.Config) error { return runExport(ctx, es, c) }),
 		table("verify", "check every file of a payload repository against its IOV and record what was found", verifyTable(vs),
 			func(ctx context.Context, c *config.Config) error { return runVerify(ctx, vs, c) }),
+		table("healthcheck", "exit 0 when a probe URL answers 200, else 1 (the container image's HEALTHCHECK, which has no shell)", healthcheckTable(hs),
+			func(ctx context.Context, c *config.Config) error {
+				if err := noArgs("healthcheck", c); err != nil {
+					return err
+				}
+				return runHealthcheck(ctx, hs)
+			}),
 		loadtestCommand(e, st),
 		cli.GTCommand(e, st),
 		cli.PTCommand(e, st),
