@@ -54,7 +54,10 @@ func (e *APIError) Error() string {
 	}
 	var fields []string
 	for k, v := range e.Fields {
-		fields = append(fields, k+": "+strings.Join(v, " "))
+		// The detail often says it already (condcache's "name: …").
+		if f := strings.Join(v, " "); e.Detail == "" || !strings.Contains(e.Detail, f) {
+			fields = append(fields, k+": "+f)
+		}
 	}
 	sort.Strings(fields)
 	if len(fields) > 0 {

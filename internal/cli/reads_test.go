@@ -128,3 +128,47 @@ func TestReads(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestHostileNames: names with quotes, markup, RTL text, 255 characters
+// or a terminal escape are shown as text: tables quote what a terminal
+// would not show as itself, and no escape reaches the terminal raw.
+func TestHostileNames(t *testing.T) {
+	t.Parallel()
+	u := uniq("")
+	for _, name := range []string{
+		`<script>alert(1)</script>` + u,
+		`quo"te'` + u,
+		"\u05e9\u05dc\u05d5\u05dd\u202e" + u,
+		u + strings.Repeat("x", 255-len(u)),
+		"esc\x1b[31mred" + u,
+	} {
+		r := run(t, "gt", "create", name)
+		if r.code == cli.ExitRefused {
+			// The server may refuse a name; the refusal is shown as text too.
+			if strings.Count(r.err, "no more than 80 characters") > 1 {
+				t.Errorf("gt create %q: the refusal repeats itself: %s", name, r.err)
+			}
+			if strings.Contains(r.out+r.err, "\x1b") {
+				t.Errorf("gt create %q: a raw escape in the refusal: %q", name, r.err)
+			}
+			continue
+		}
+		if r.code != 0 {
+			t.Errorf("gt create %q: exit %d %s", name, r.code, r.err)
+			continue
+		}
+		for _, args := range [][]string{{"gt", "list", "--search", u}, {"gt", "show", name}, {"lookup", name, "1"}} {
+			out := ok(t, args...)
+			if strings.Contains(out, "\x1b") {
+				t.Errorf("%q: a raw escape reaches the terminal:\n%q", args, out)
+			}
+			if !strings.Contains(out, name) && !strings.Contains(out, strconv.Quote(name)) {
+				t.Errorf("%q: the name is not shown as text:\n%s", args, out)
+			}
+		}
+		var g cli.GTFull
+		if okJSON(t, &g, "gt", "show", name); g.Name != name {
+			t.Errorf("gt show -o json: name %q, want %q", g.Name, name)
+		}
+	}
+}
