@@ -367,8 +367,16 @@ func (c *Client) EnsureStatus(ctx context.Context, name string) (created bool, e
 	}
 	err = c.Do(ctx, Request{Method: http.MethodPost, Path: Compat + "gtstatus", Body: map[string]string{"name": name}}, nil)
 	var ae *APIError
-	if asAPI(err, &ae) && ae.Status == http.StatusConflict {
-		return false, nil // made meanwhile
+	if asAPI(err, &ae) {
+		// Made meanwhile? condcache answers 409, Nopayloaddb 400 or 500:
+		// ask again rather than trust the code.
+		if again, lerr := c.Statuses(ctx); lerr == nil {
+			for _, s := range again {
+				if s.Name == name {
+					return false, nil
+				}
+			}
+		}
 	}
 	return err == nil, err
 }
