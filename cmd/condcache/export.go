@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/url"
 
@@ -52,7 +53,8 @@ func runExport(ctx context.Context, s *exportSettings, c *config.Config) error {
 		return cli.Exit(cli.ExitUsage, errors.New("interrupted: nothing written"))
 	case errors.As(err, &se) && se.Status < 500:
 		return cli.Exit(cli.ExitRefused, err)
-	case errors.As(err, &se), errors.As(err, &ne), errors.As(err, &ue):
+	case errors.As(err, &se), errors.As(err, &ne), errors.As(err, &ue), errors.Is(err, io.ErrUnexpectedEOF):
+		// A 5xx, no connection, or one broken mid-file.
 		return cli.Exit(cli.ExitUnreachable, err)
 	}
 	return cli.Exit(cli.ExitUsage, err)

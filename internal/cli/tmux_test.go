@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,8 +73,8 @@ func (x *tmux) start(env []string, args ...string) {
 	x.cmd("new-window", "-t", "keep", "-n", fmt.Sprintf("w%d", x.n), "sh", "-c", b.String())
 }
 
-// screen is what the pane shows now.
-func (x *tmux) screen() string { return x.cmd("capture-pane", "-p", "-J", "-t", x.target) }
+// screen is what the pane shows now, with the lines scrolled off it.
+func (x *tmux) screen() string { return x.cmd("capture-pane", "-p", "-J", "-S", "-", "-t", x.target) }
 
 // waitFor polls the screen until re matches, and returns the match.
 func (x *tmux) waitFor(within time.Duration, what string, re *regexp.Regexp) []string {
@@ -81,7 +83,7 @@ func (x *tmux) waitFor(within time.Duration, what string, re *regexp.Regexp) []s
 	testkit.EventuallyNil(x.t, within, what, func() error {
 		s := x.screen()
 		if m = re.FindStringSubmatch(s); m == nil {
-			return fmt.Errorf("the screen shows:\n%s", s)
+			return fmt.Errorf("the screen shows:\n%s\n(%q)", s, s)
 		}
 		return nil
 	})
@@ -176,4 +178,35 @@ func TestTerminalConfirmation(t *testing.T) {
 	x.keys("y", "Enter")
 	x.waitFor(time.Minute, "the delete", regexp.MustCompile(`(?s)EXIT=0`))
 	want(t, run(t, "gt", "show", gt), 3, "Not found")
+}
+
+// TestTerminalExportProgressAndInterrupt: on a terminal, export shows a
+// progress bar while the file comes in; Ctrl-C stops it, exit 2, and
+// leaves no file, whole or partial.
+func TestTerminalExportProgressAndInterrupt(t *testing.T) {
+	x := newTmux(t)
+	// A server that sends the first 64 KiB of 10 MiB, then waits.
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.sqlite3")
+		w.Header().Set("Content-Length", strconv.Itoa(10<<20))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(make([]byte, 64<<10))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	dir := t.TempDir()
+	gt := uniq("Slow")
+	x.start(tmuxEnv(t), "export", "--url", slow.URL, "-o", filepath.Join(dir, "slow.sqlite"), gt)
+	x.waitFor(time.Minute, "the progress bar", regexp.MustCompile(regexp.QuoteMeta(gt)+`\s+\d+%.*\|`))
+	x.keys("C-c")
+	x.waitFor(time.Minute, "the interruption", regexp.MustCompile(`(?s)interrupted: nothing written.*EXIT=2`))
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("Ctrl-C left %v", left)
+	}
 }

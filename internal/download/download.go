@@ -116,6 +116,9 @@ func Export(ctx context.Context, o Options) (Result, error) {
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
+			// Shown at once, not at the first bytes: a slow server's
+			// download is seen to have started.
+			progressbar.OptionSetRenderBlankState(true),
 		)
 		defer bar.Close()
 		w = io.MultiWriter(tmp, bar)
