@@ -29,6 +29,9 @@ const loadtestUsage = `usage: condcache loadtest <workload> [flags]
               by side with the static target, cached and uncached (make bench)
   scaling     start a primary of its own and chart the lookup's SQL cost
               against table size (presets) and clones sharing the table
+  burst       a farm burst: thousands of jobs asking their first lookup of
+              a GT at the same moment (after a write emptied its cache);
+              reports the database queries issued per answer window
   run         drive a target with a workload (reco, reco-zipf, farm,
               browse, mixed), closed or open loop, alone, side by side with
               another target (-compare URL or -compare static), or as an
@@ -42,9 +45,9 @@ func loadtestCommand(e config.Env, st cli.Streams) *cobra.Command {
 		Args: cobra.ArbitraryArgs,
 		RunE: func(*cobra.Command, []string) error {
 			fmt.Fprintln(stderr, loadtestUsage)
-			return cli.Usagef("loadtest: name a workload: freshness, generate, run, bench or scaling")
+			return cli.Usagef("loadtest: name a workload: freshness, generate, run, burst, bench or scaling")
 		}}
-	cmd.AddCommand(freshnessCommand(e, st), loadCommand(e, st), generateCommand(e, st), benchCommand(e, st), scalingCommand(e, st))
+	cmd.AddCommand(freshnessCommand(e, st), loadCommand(e, st), generateCommand(e, st), burstCommand(e, st), benchCommand(e, st), scalingCommand(e, st))
 	return cmd
 }
 
@@ -157,6 +160,47 @@ func generateCommand(e config.Env, st cli.Streams) *cobra.Command {
 	}}
 	return loadtestSub("generate", "load a data set preset straight into PostgreSQL with COPY", t, e, st, func(ctx context.Context) error {
 		return pgdata.Generate(ctx, dsn, preset, prefix, stdout, stderr)
+	})
+}
+
+// burstCommand is `condcache loadtest burst`: loadtest.MeasureBurst after
+// a write that empties the GT's cache.
+func burstCommand(e config.Env, st cli.Streams) *cobra.Command {
+	var readers, writer string
+	o := loadtest.BurstOptions{}
+	t := &config.Table{Command: "condcache loadtest burst", Synopsis: "[flags]",
+		About: "Empties a GT's cache with a write that changes none of its answers (an empty payload list of a new type),\nthen releases -jobs lookups at once at -width neighbouring runs, spread over the readers.",
+		Settings: []config.Setting{
+			{Flag: "readers", Default: "http://127.0.0.1:8000", Help: "comma-separated reader base URLs", Value: config.String(&readers)},
+			{Flag: "writer", DefaultText: "the first reader, which forwards writes", Help: "writer base URL", Value: config.String(&writer)},
+			{Flag: "gt", Default: "sPHENIX_Demo_GT", Help: "global tag", Value: config.String(&o.GlobalTag)},
+			{Flag: "run", Default: "1", Help: "first run of the burst", Value: config.Int64(&o.First)},
+			{Flag: "width", Default: "4", Help: "neighbouring runs the jobs ask", Value: config.Int64(&o.Width)},
+			{Flag: "jobs", Default: "10000", Help: "jobs released at once", Value: config.Int(&o.Jobs)},
+			{Flag: "c", Default: "512", Help: "connections per reader", Value: config.Int(&o.Connections)},
+		}}
+	return loadtestSub("burst", "release many lookups of a GT at once after emptying its cache, and count the queries per answer window", t, e, st, func(ctx context.Context) error {
+		o.Readers = splitList(readers)
+		if len(o.Readers) == 0 {
+			return cli.Usagef("-readers names no reader")
+		}
+		if writer == "" {
+			writer = o.Readers[0]
+		}
+		w := loadtest.NewClient(writer)
+		pt := fmt.Sprintf("burst_%d", time.Now().UnixNano())
+		if err := w.CreatePayloadType(ctx, pt); err != nil {
+			return err
+		}
+		if _, err := w.CreateAttachedList(ctx, o.GlobalTag, pt); err != nil {
+			return err
+		}
+		b, err := loadtest.MeasureBurst(ctx, o)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, b)
+		return nil
 	})
 }
 
