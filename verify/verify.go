@@ -100,6 +100,8 @@ type Report struct {
 	// Interrupted is set when the context ended before every record was
 	// checked; what was checked is recorded all the same.
 	Interrupted bool
+	// Elapsed is how long the check took, from the first record.
+	Elapsed time.Duration
 }
 
 // record is a file record as GET /api/v2/files shows it.
@@ -161,13 +163,13 @@ type client struct {
 	http *http.Client
 }
 
-// apiError is an API answer other than 200.
-type apiError struct {
+// APIError is an API answer other than 200.
+type APIError struct {
 	Status int
 	Detail string
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status, e.Detail) }
+func (e *APIError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status, e.Detail) }
 
 // do sends a request to base+path and decodes a 200 answer into out.
 func (c *client) do(ctx context.Context, method, base, path string, body, out any) error {
@@ -205,7 +207,7 @@ func (c *client) do(ctx context.Context, method, base, path string, body, out an
 		if json.Unmarshal(b, &e) != nil || e.Detail == "" {
 			e.Detail = strings.TrimSpace(string(b))
 		}
-		return &apiError{Status: res.StatusCode, Detail: e.Detail}
+		return &APIError{Status: res.StatusCode, Detail: e.Detail}
 	}
 	return json.NewDecoder(res.Body).Decode(out)
 }
@@ -251,7 +253,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Repository: repo.Name, BaseURL: repo.BaseURL, Total: len(recs), Counts: map[Outcome]int{}}
+	start := time.Now()
 	err = c.check(ctx, recs, rep)
+	rep.Elapsed = time.Since(start)
 	return rep, err
 }
 
@@ -494,6 +498,10 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "; %d checksums in no form verify knows (existence and size only)", r.NoChecksum)
 	}
 	fmt.Fprintf(w, "; %d records updated", r.Updated)
+	if r.Elapsed > 0 {
+		secs := r.Elapsed.Seconds()
+		fmt.Fprintf(w, "; %.2f s (%.0f records/s)", secs, float64(r.Checked)/max(secs, 1e-9))
+	}
 	if r.Interrupted {
 		fmt.Fprint(w, " (interrupted)")
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,17 +10,11 @@ import (
 	"strings"
 
 	"github.com/condcache/condcache"
+	"github.com/condcache/condcache/internal/cli"
 	"github.com/condcache/condcache/internal/config"
 	"github.com/condcache/condcache/internal/redact"
 	"github.com/condcache/condcache/internal/wire"
 	cdbsql "github.com/condcache/condcache/sql"
-)
-
-// Exit codes of `condcache check`.
-const (
-	checkClean   = 0 // nothing found
-	checkFound   = 1 // findings listed
-	checkTrouble = 2 // bad usage, unreachable database, unknown GT, failed read
 )
 
 // checkPoolSize: the check reads one snapshot, on one connection.
@@ -37,7 +30,7 @@ func checkTable(s *checkSettings) *config.Table {
 	return &config.Table{Command: "condcache check", Synopsis: "[-gt NAME] [-o text|json] [-primary URL] [-iov-mode continuous|discrete]",
 		About: `Lists the stored states that make lookups ambiguous or surprising, per global
 tag and payload list. Read-only. Exit status: 0 nothing found, 1 findings
-listed, 2 usage error or failure.`,
+listed, 2 usage error, 3 an unknown global tag, 4 the database unreachable.`,
 		Settings: []config.Setting{
 			{Flag: "gt", DefaultText: "every global tag", Help: "check only the global tag of this name", Value: config.String(&s.gt)},
 			{Flag: "o", Default: "text", Help: `output: "text" (a table by global tag and list) or "json" (the answer of GET /api/v2/check)`,
@@ -50,51 +43,36 @@ listed, 2 usage error or failure.`,
 // runCheck is `condcache check`, the consistency check (docs/design.md
 // "Consistency check") of one GT or of every GT, read from the primary by
 // sql.Reader.Check, whose snapshot is read-only: it never writes. It
-// prints the findings to stdout and returns the exit code.
-func runCheck(ctx context.Context, args []string, e config.Env, stdout, stderr io.Writer) int {
-	var s checkSettings
-	c, err := checkTable(&s).Parse(args, e, stderr)
-	if err != nil {
-		if errors.Is(err, config.ErrHelp) {
-			return checkClean
-		}
-		fmt.Fprintln(stderr, err)
-		return checkTrouble
-	}
-	if c.PrintConfig {
-		if err := c.Print(stdout); err != nil {
-			return checkTrouble
-		}
-		return checkClean
-	}
-	fail := func(format string, args ...any) int {
-		fmt.Fprintf(stderr, "condcache check: "+format+"\n", args...)
-		return checkTrouble
+// prints the findings to stdout; exit status 1 when one is a warning, 3
+// for an unknown GT, 4 when the database cannot be read.
+func runCheck(ctx context.Context, s *checkSettings, c *config.Config) error {
+	fail := func(code int, format string, args ...any) error {
+		return cli.Exit(code, fmt.Errorf(format, args...))
 	}
 	if len(c.Args) > 0 {
-		return fail("unexpected arguments %q (the GT is given with -gt)", c.Args)
+		return cli.Usagef("unexpected arguments %q (the GT is given with -gt)", c.Args)
 	}
 	gt, format, primary, iovMode := s.gt, s.format, s.primary, s.iovMode
 	hide := redact.Values(dsnPassword(primary))
 
 	pool, err := cdbsql.ConnectPool(ctx, primary, cdbsql.PoolOptions{MaxConns: checkPoolSize})
 	if err != nil {
-		return fail("%s", hide(err.Error()))
+		return fail(cli.ExitUsage, "%s", hide(err.Error()))
 	}
 	defer pool.Close()
 	// The pool connects lazily: ask now, for a message about the
 	// connection rather than about the check.
 	if err := pool.Ping(ctx); err != nil {
-		return fail("cannot connect to %s: %s", redact.DSN(primary), hide(err.Error()))
+		return fail(cli.ExitUnreachable, "cannot connect to %s: %s", redact.DSN(primary), hide(err.Error()))
 	}
 	rd := cdbsql.NewReader(pool, nil, cdbsql.ReaderOptions{IOVMode: iovMode, Logger: slog.New(slog.DiscardHandler)})
 	defer rd.Close()
 	findings, err := rd.Check(ctx, gt)
 	if err != nil {
 		if condcache.ErrorCodeOf(err) == condcache.ENotFound {
-			return fail("%s", condcache.ErrorDetail(err))
+			return fail(cli.ExitRefused, "%s", condcache.ErrorDetail(err))
 		}
-		return fail("reading %s: %s", redact.DSN(primary), hide(err.Error()))
+		return fail(cli.ExitUnreachable, "reading %s: %s", redact.DSN(primary), hide(err.Error()))
 	}
 
 	var checked *string // null in JSON: every GT
@@ -107,9 +85,9 @@ func runCheck(ctx context.Context, args []string, e config.Env, stdout, stderr i
 		writeCheckText(stdout, checked, findings)
 	}
 	if slices.ContainsFunc(findings, func(f condcache.Finding) bool { return !f.Kind.Informational() }) {
-		return checkFound
+		return cli.Exit(cli.ExitFound, nil)
 	}
-	return checkClean
+	return nil
 }
 
 // writeCheckText prints findings (in SortFindings order) as a table: a

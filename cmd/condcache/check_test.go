@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"strings"
 	"testing"
@@ -10,18 +9,25 @@ import (
 	"github.com/condcache/condcache"
 )
 
+// runCommand runs condcache with args through runMain, its output in
+// buffers, and returns the exit status.
+func runCommand(args []string, e func(string) (string, bool), out, errOut *bytes.Buffer) int {
+	oldOut, oldErr := stdout, stderr
+	stdout, stderr = out, errOut
+	defer func() { stdout, stderr = oldOut, oldErr; processLogger = nil }()
+	return runMain(args, e)
+}
+
 func TestCheckUsageErrorsExit2(t *testing.T) {
 	for _, args := range [][]string{
 		{"-bogus"},
 		{"-o", "xml"},
 		{"-iov-mode", "sometimes"},
 		{"-gt", "x", "extra"},
-		{"-primary", "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=2&sslmode=disable"},
 		{"-primary", "postgres://u:hunter2@127.0.0.1:1/db?bad=%zz"},
-		{"-primary", "host=127.0.0.1 port=1 user=u password=hunter2 sslmode=disable connect_timeout=2"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := runCheck(context.Background(), args, os.LookupEnv, &stdout, &stderr); code != 2 {
+		if code := runCommand(append([]string{"check"}, args...), os.LookupEnv, &stdout, &stderr); code != 2 {
 			t.Errorf("check %q: exit %d, want 2", args, code)
 		}
 		if stderr.Len() == 0 || stdout.Len() != 0 {
@@ -32,15 +38,28 @@ func TestCheckUsageErrorsExit2(t *testing.T) {
 		}
 	}
 	var stderr bytes.Buffer
-	if code := runCheck(context.Background(), []string{"-h"}, os.LookupEnv, &bytes.Buffer{}, &stderr); code != 0 || !strings.Contains(stderr.String(), "usage: condcache check") {
+	if code := runCommand([]string{"check", "-h"}, os.LookupEnv, &bytes.Buffer{}, &stderr); code != 0 || !strings.Contains(stderr.String(), "usage: condcache check") {
 		t.Errorf("check -h: exit %d, %s", code, stderr.String())
+	}
+	// A database that cannot be reached is exit 4, its password hidden.
+	for _, dsn := range []string{
+		"postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=2&sslmode=disable",
+		"host=127.0.0.1 port=1 user=u password=hunter2 sslmode=disable connect_timeout=2",
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := runCommand([]string{"check", "-primary", dsn}, os.LookupEnv, &stdout, &stderr); code != 4 {
+			t.Errorf("check -primary %s: exit %d, want 4 (unreachable)", dsn, code)
+		}
+		if stderr.Len() == 0 || stdout.Len() != 0 || strings.Contains(stderr.String(), "hunter2") {
+			t.Errorf("check -primary %s: want a message on stderr only, without the password; stdout %q, stderr %q", dsn, stdout.String(), stderr.String())
+		}
 	}
 }
 
 func TestCheckHelpShowsNoPassword(t *testing.T) {
 	t.Setenv("CONDCACHE_PRIMARY_DSN", "postgres://u:hunter2@db/x")
 	var stderr bytes.Buffer
-	runCheck(context.Background(), []string{"-h"}, os.LookupEnv, &bytes.Buffer{}, &stderr)
+	runCommand([]string{"check", "-h"}, os.LookupEnv, &bytes.Buffer{}, &stderr)
 	if strings.Contains(stderr.String(), "hunter2") {
 		t.Errorf("check -h shows the password:\n%s", stderr.String())
 	}

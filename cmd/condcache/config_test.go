@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/condcache/condcache/internal/cli"
 	"github.com/condcache/condcache/internal/config"
 	"github.com/condcache/condcache/internal/localstack"
 )
@@ -38,10 +39,13 @@ func commandTables() map[string]struct {
 			func(args []string, e config.Env) error { _, _, err := loadWriter(args, e); return err }},
 		"reader": {func() *config.Table { return readerTable(&readerSettings{}) },
 			func(args []string, e config.Env) error { _, _, err := loadReader(args, e); return err }},
-		"migrate":     {func() *config.Table { var p string; return migrateTable(&p) }, nil},
-		"check":       {func() *config.Table { return checkTable(&checkSettings{}) }, nil},
-		"export":      {func() *config.Table { return exportTable(&exportSettings{}) }, nil},
-		"verify":      {func() *config.Table { return verifyTable(&verifySettings{}) }, nil},
+		"migrate": {func() *config.Table { var p string; return migrateTable(&p) }, nil},
+		"check":   {func() *config.Table { return checkTable(&checkSettings{}) }, nil},
+		"export":  {func() *config.Table { return exportTable(&exportSettings{}) }, nil},
+		"verify":  {func() *config.Table { return verifyTable(&verifySettings{}) }, nil},
+		"usage":   {func() *config.Table { return usageTable(&usageSettings{}) }, nil},
+		// The connection table every client command (gt, iov, …) shares.
+		"client":      {func() *config.Table { return cli.ConnTable("condcache gt", &cli.Conn{}) }, nil},
 		"healthcheck": {func() *config.Table { return healthcheckTable(&healthSettings{}) }, nil},
 		"run": {func() *config.Table {
 			var o localstack.RunOptions
@@ -99,6 +103,10 @@ type variableCase struct {
 func variableCases(t *testing.T) map[string]variableCase {
 	pemFile, jwksFile := keyFiles(t)
 	jwt := map[string]string{"CDB_AUTH_CLASS": "jwt"}
+	configFile := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(configFile, []byte("url: http://reader.example:8000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := map[string]variableCase{
 		"CONDCACHE_PRIMARY_DSN":          {good: "host=db user=u password=pw dbname=x", bad: "postgres://u:pw@db:notaport/x"},
 		"CONDCACHE_REPLICA_DSNS":         {good: "postgres://u@r1/x,postgres://u@r2/x", bad: "postgres://u@r1/x,postgres://u@r2:bad/x"},
@@ -147,6 +155,7 @@ func variableCases(t *testing.T) map[string]variableCase {
 		"CONDCACHE_SQLITE":               {good: "site.sqlite"},
 		"CONDCACHE_EXPORT_DIR":           {good: "/var/tmp"},
 		"CONDCACHE_URL":                  {good: "http://reader.example:8000", bad: "reader:8000"},
+		"CONDCACHE_CONFIG":               {good: configFile, bad: filepath.Join(t.TempDir(), "missing.yaml")},
 		"CONDCACHE_HEALTHCHECK_URL":      {good: "http://127.0.0.1:8001/healthz", bad: "127.0.0.1:8001"},
 		"CONDCACHE_HEALTHCHECK_TIMEOUT":  {good: "500ms", bad: "0s"},
 	}

@@ -32,10 +32,6 @@ func newLogger(secrets ...string) *slog.Logger {
 // knows its secrets; main logs a command's failure with it.
 var processLogger *slog.Logger
 
-// printConfig is -print-config: the effective configuration on stdout,
-// secrets masked.
-func printConfig(c *config.Config) error { return c.Print(stdout) }
-
 // cdbSettings captures the CDB_* environment at start-up for the settings
 // endpoint (docs/compatibility.md "Settings"); the reader filters secrets out.
 func cdbSettings(e config.Env) map[string]string {

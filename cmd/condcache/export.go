@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/url"
-	"os"
 
-	"golang.org/x/term"
-
+	"github.com/condcache/condcache/internal/cli"
 	"github.com/condcache/condcache/internal/config"
 	"github.com/condcache/condcache/internal/download"
 )
@@ -24,14 +24,7 @@ func exportTable(s *exportSettings) *config.Table {
 database that "condcache reader -sqlite FILE" serves offline. The file is
 written under a temporary name and renamed when complete.`,
 		Settings: []config.Setting{
-			{Flag: "url", Env: env("CONDCACHE_URL"), Default: "http://127.0.0.1:8000", Help: "base URL of a condcache reader",
-				Value: config.Func("URL", func(v string) error {
-					if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-						return errors.New("not an http(s) URL")
-					}
-					s.url = v
-					return nil
-				})},
+			cli.URLSetting(&s.url, "url", "base URL of a condcache reader"),
 			{Flag: "o", DefaultText: "<GT>.sqlite", Help: "output file", Value: config.String(&s.out)},
 			{Flag: "from", DefaultText: "the whole GT", Help: `first point of the range: a run "R" or run and subrun "R.m"`, Value: config.String(&s.from)},
 			{Flag: "to", DefaultText: "the whole GT", Help: `last point of the range ("R" is the whole run)`, Value: config.String(&s.to)},
@@ -39,26 +32,30 @@ written under a temporary name and renamed when complete.`,
 }
 
 // runExport is `condcache export`: wiring only, the download is
-// internal/download's.
-func runExport(ctx context.Context, args []string, e config.Env) error {
-	var s exportSettings
-	c, err := exportTable(&s).Parse(args, e, stderr)
-	if err != nil {
-		return err
-	}
-	if c.PrintConfig {
-		return printConfig(c)
-	}
+// internal/download's. Exit status 3 when the server refuses (an unknown
+// GT), 4 when it cannot be reached, 2 when interrupted.
+func runExport(ctx context.Context, s *exportSettings, c *config.Config) error {
 	if len(c.Args) != 1 {
-		return &config.Error{Command: "condcache export", Problems: []string{"name one global tag after the flags (see \"condcache export -h\")"}}
+		return cli.Usagef("name one global tag (see \"condcache export -h\")")
 	}
 	o := download.Options{URL: s.url, GlobalTag: c.Args[0], From: s.from, To: s.to, Out: s.out, Log: stderr}
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if cli.Terminal(stderr) {
 		o.Progress = stderr
 	}
-	_, err = download.Export(ctx, o)
-	if errors.Is(err, context.Canceled) {
-		return errors.New("interrupted: nothing written")
+	_, err := download.Export(ctx, o)
+	var se *download.StatusError
+	var ne net.Error
+	var ue *url.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled):
+		return cli.Exit(cli.ExitUsage, errors.New("interrupted: nothing written"))
+	case errors.As(err, &se) && se.Status < 500:
+		return cli.Exit(cli.ExitRefused, err)
+	case errors.As(err, &se), errors.As(err, &ne), errors.As(err, &ue), errors.Is(err, io.ErrUnexpectedEOF):
+		// A 5xx, no connection, or one broken mid-file.
+		return cli.Exit(cli.ExitUnreachable, err)
 	}
-	return err
+	return cli.Exit(cli.ExitUsage, err)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/condcache/condcache/internal/cli"
 	"github.com/condcache/condcache/internal/config"
 	"github.com/condcache/condcache/internal/redact"
 )
@@ -50,36 +51,19 @@ func healthcheckTable(s *healthSettings) *config.Table {
 		}}
 }
 
-func runHealthcheck(ctx context.Context, args []string, e config.Env) int {
-	var s healthSettings
-	c, err := healthcheckTable(&s).Parse(args, e, stderr)
-	var cerr *config.Error
-	switch {
-	case errors.Is(err, config.ErrHelp):
-		return 0
-	case errors.As(err, &cerr):
-		fmt.Fprintln(stderr, cerr)
-		return 2
-	case err != nil:
-		fmt.Fprintln(stderr, err)
-		return 2
-	case c.PrintConfig:
-		if err := printConfig(c); err != nil {
-			return 1
-		}
-		return 0
-	}
+// runHealthcheck probes the URLs: nil when one answers 200, else exit 1
+// with what each answered.
+func runHealthcheck(ctx context.Context, s *healthSettings) error {
 	client := &http.Client{Timeout: s.timeout}
 	var problems []string
 	for _, u := range s.urls {
 		err := probe(ctx, client, u)
 		if err == nil {
-			return 0
+			return nil
 		}
 		problems = append(problems, redact.Credentials(u)+": "+redact.Credentials(err.Error()))
 	}
-	fmt.Fprintln(stderr, "condcache healthcheck: unhealthy: "+strings.Join(problems, "; "))
-	return 1
+	return cli.Exit(cli.ExitFound, errors.New("unhealthy: "+strings.Join(problems, "; ")))
 }
 
 func probe(ctx context.Context, client *http.Client, url string) error {

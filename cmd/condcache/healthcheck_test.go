@@ -29,7 +29,7 @@ func TestHealthcheck(t *testing.T) {
 		{[]string{"-timeout", "soon"}, 2},
 	} {
 		errs.Reset()
-		if got := runHealthcheck(t.Context(), tc.args, noEnv); got != tc.want {
+		if got := runMain(append([]string{"healthcheck"}, tc.args...), noEnv); got != tc.want {
 			t.Errorf("healthcheck %v = %d, want %d (%s)", tc.args, got, tc.want, errs.String())
 		}
 	}

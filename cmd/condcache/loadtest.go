@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/condcache/condcache/internal/cli"
 	"github.com/condcache/condcache/internal/config"
 	"github.com/condcache/condcache/internal/redact"
 	"github.com/condcache/condcache/loadtest"
@@ -35,42 +39,26 @@ const loadtestUsage = `usage: condcache loadtest <workload> [flags]
 
 Run "condcache loadtest <workload> -h" for its flags.`
 
-// runLoadtest runs a loadtest workload against running servers.
-func runLoadtest(ctx context.Context, args []string, e config.Env) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "freshness":
-			return runFreshness(ctx, args[1:], e)
-		case "run":
-			return runLoad(ctx, args[1:], e)
-		case "generate":
-			return runGenerate(ctx, args[1:], e)
-		case "bench":
-			return runBench(ctx, args[1:], e)
-		case "scaling":
-			return runScaling(ctx, args[1:], e)
-		case "burst":
-			return runBurst(ctx, args[1:], e)
-		}
-	}
-	fmt.Fprintln(stderr, loadtestUsage)
-	return errors.New("loadtest: name a workload: freshness, generate, run, burst, bench or scaling")
+// loadtestCommand is `condcache loadtest` and its workloads.
+func loadtestCommand(e config.Env, st cli.Streams) *cobra.Command {
+	cmd := &cobra.Command{Use: "loadtest", Short: "drive running servers: freshness checks, load workloads and reports",
+		Args: cobra.ArbitraryArgs,
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Fprintln(stderr, loadtestUsage)
+			return cli.Usagef("loadtest: name a workload: freshness, generate, run, burst, bench or scaling")
+		}}
+	cmd.AddCommand(freshnessCommand(e, st), loadCommand(e, st), generateCommand(e, st), burstCommand(e, st), benchCommand(e, st), scalingCommand(e, st))
+	return cmd
 }
 
-// parseLoadtest reads a loadtest subcommand's table; true when the
-// command is done (-print-config).
-func parseLoadtest(t *config.Table, args []string, e config.Env) (bool, error) {
-	c, err := t.Parse(args, e, stderr)
-	if err != nil {
-		return true, err
-	}
-	if c.PrintConfig {
-		return true, printConfig(c)
-	}
-	if len(c.Args) > 0 {
-		return true, &config.Error{Command: t.Command, Problems: []string{fmt.Sprintf("unexpected arguments %q", c.Args)}}
-	}
-	return false, nil
+// loadtestSub is one workload: its table, and run once it is read.
+func loadtestSub(use, short string, t *config.Table, e config.Env, st cli.Streams, run func(ctx context.Context) error) *cobra.Command {
+	return cli.TableCommand(use, short, t, e, st, func(ctx context.Context, c *config.Config) error {
+		if len(c.Args) > 0 {
+			return cli.Usagef("unexpected arguments %q", c.Args)
+		}
+		return run(ctx)
+	})
 }
 
 // presetValue is the name of a data set preset.
@@ -89,7 +77,7 @@ func reportDir(prefix string) string {
 	return filepath.Join("reports", prefix+time.Now().Format("20060102-150405"))
 }
 
-func runFreshness(ctx context.Context, args []string, e config.Env) error {
+func freshnessCommand(e config.Env, st cli.Streams) *cobra.Command {
 	var readerURL, writerURL string
 	o := loadtest.FreshnessOptions{Progress: stderr}
 	t := &config.Table{Command: "condcache loadtest freshness", Synopsis: "[flags]", Settings: []config.Setting{
@@ -98,18 +86,17 @@ func runFreshness(ctx context.Context, args []string, e config.Env) error {
 		{Flag: "rounds", Default: "300", Help: "write-then-read rounds", Value: config.Int(&o.Rounds)},
 		{Flag: "lookups", Default: "3", Help: "lookups after each write", Value: config.Int(&o.LookupsPerRound)},
 	}}
-	if done, err := parseLoadtest(t, args, e); done {
-		return err
-	}
-	if writerURL == "" {
-		writerURL = readerURL
-	}
-	o.Writer, o.Reader = loadtest.NewClient(writerURL), loadtest.NewClient(readerURL)
-	return loadtest.Freshness(ctx, o, stdout)
+	return loadtestSub("freshness", "write-then-read rounds through a reader: no stale answer", t, e, st, func(ctx context.Context) error {
+		if writerURL == "" {
+			writerURL = readerURL
+		}
+		o.Writer, o.Reader = loadtest.NewClient(writerURL), loadtest.NewClient(readerURL)
+		return loadtest.Freshness(ctx, o, stdout)
+	})
 }
 
-func runLoad(ctx context.Context, args []string, e config.Env) error {
-	o := loadtest.DriveOptions{Command: "condcache loadtest run " + strings.Join(args, " "), Stdout: stdout, Progress: stderr}
+func loadCommand(e config.Env, st cli.Streams) *cobra.Command {
+	o := loadtest.DriveOptions{Command: "condcache " + strings.Join(os.Args[1:], " "), Stdout: stdout, Progress: stderr}
 	var runs string
 	var subruns int64
 	var rates string
@@ -132,22 +119,21 @@ func runLoad(ctx context.Context, args []string, e config.Env) error {
 		{Flag: "out", DefaultText: "reports/<time>", Help: "report directory", Value: config.String(&o.Out)},
 		{Flag: "prewarm", Default: "false", Help: "look up every run of -runs once before measuring, so that a cache holds every answer", Value: config.Bool(&o.Prewarm)},
 	}}
-	if done, err := parseLoadtest(t, args, e); done {
-		return err
-	}
-	rr, err := parseRuns(runs, subruns)
-	if err != nil {
-		return err
-	}
-	o.Runs = rr
-	for _, f := range splitList(rates) {
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil || v <= 0 {
-			return fmt.Errorf("-rates: %q is not a positive number", f)
+	return loadtestSub("run", "drive a target with a workload, closed or open loop, alone or side by side", t, e, st, func(ctx context.Context) error {
+		rr, err := parseRuns(runs, subruns)
+		if err != nil {
+			return err
 		}
-		o.Rates = append(o.Rates, v)
-	}
-	return loadtest.Drive(ctx, o)
+		o.Runs = rr
+		for _, f := range splitList(rates) {
+			v, err := strconv.ParseFloat(f, 64)
+			if err != nil || v <= 0 {
+				return fmt.Errorf("-rates: %q is not a positive number", f)
+			}
+			o.Rates = append(o.Rates, v)
+		}
+		return loadtest.Drive(ctx, o)
+	})
 }
 
 // parseRuns reads FIRST-LAST.
@@ -161,7 +147,7 @@ func parseRuns(s string, subruns int64) (loadtest.RunRange, error) {
 	return loadtest.RunRange{First: first, Last: last, Subruns: subruns}, nil
 }
 
-func runGenerate(ctx context.Context, args []string, e config.Env) error {
+func generateCommand(e config.Env, st cli.Streams) *cobra.Command {
 	var (
 		preset      pgdata.Preset
 		dsn, prefix string
@@ -172,15 +158,14 @@ func runGenerate(ctx context.Context, args []string, e config.Env) error {
 			Secret: true, Show: redact.DSN, Value: dsnValue(&dsn)},
 		{Flag: "prefix", DefaultText: "the preset's name and the time", Help: "name prefix of the GTs and types", Value: config.String(&prefix)},
 	}}
-	if done, err := parseLoadtest(t, args, e); done {
-		return err
-	}
-	return pgdata.Generate(ctx, dsn, preset, prefix, stdout, stderr)
+	return loadtestSub("generate", "load a data set preset straight into PostgreSQL with COPY", t, e, st, func(ctx context.Context) error {
+		return pgdata.Generate(ctx, dsn, preset, prefix, stdout, stderr)
+	})
 }
 
-// runBurst is `condcache loadtest burst`: loadtest.MeasureBurst after a
-// write that empties the GT's cache.
-func runBurst(ctx context.Context, args []string, e config.Env) error {
+// burstCommand is `condcache loadtest burst`: loadtest.MeasureBurst after
+// a write that empties the GT's cache.
+func burstCommand(e config.Env, st cli.Streams) *cobra.Command {
 	var readers, writer string
 	o := loadtest.BurstOptions{}
 	t := &config.Table{Command: "condcache loadtest burst", Synopsis: "[flags]",
@@ -194,35 +179,34 @@ func runBurst(ctx context.Context, args []string, e config.Env) error {
 			{Flag: "jobs", Default: "10000", Help: "jobs released at once", Value: config.Int(&o.Jobs)},
 			{Flag: "c", Default: "512", Help: "connections per reader", Value: config.Int(&o.Connections)},
 		}}
-	if done, err := parseLoadtest(t, args, e); done {
-		return err
-	}
-	o.Readers = splitList(readers)
-	if len(o.Readers) == 0 {
-		return errors.New("loadtest burst: -readers names no reader")
-	}
-	if writer == "" {
-		writer = o.Readers[0]
-	}
-	w := loadtest.NewClient(writer)
-	pt := fmt.Sprintf("burst_%d", time.Now().UnixNano())
-	if err := w.CreatePayloadType(ctx, pt); err != nil {
-		return err
-	}
-	if _, err := w.CreateAttachedList(ctx, o.GlobalTag, pt); err != nil {
-		return err
-	}
-	b, err := loadtest.MeasureBurst(ctx, o)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, b)
-	return nil
+	return loadtestSub("burst", "release many lookups of a GT at once after emptying its cache, and count the queries per answer window", t, e, st, func(ctx context.Context) error {
+		o.Readers = splitList(readers)
+		if len(o.Readers) == 0 {
+			return cli.Usagef("-readers names no reader")
+		}
+		if writer == "" {
+			writer = o.Readers[0]
+		}
+		w := loadtest.NewClient(writer)
+		pt := fmt.Sprintf("burst_%d", time.Now().UnixNano())
+		if err := w.CreatePayloadType(ctx, pt); err != nil {
+			return err
+		}
+		if _, err := w.CreateAttachedList(ctx, o.GlobalTag, pt); err != nil {
+			return err
+		}
+		b, err := loadtest.MeasureBurst(ctx, o)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, b)
+		return nil
+	})
 }
 
 // runBench is `condcache loadtest bench` (make bench): pgdata starts the
 // stack with a preset loaded, loadtest measures it.
-func runBench(ctx context.Context, args []string, e config.Env) error {
+func benchCommand(e config.Env, st cli.Streams) *cobra.Command {
 	so := pgdata.BenchOptions{Settings: loadStackSettings, Progress: stderr}
 	o := loadtest.BenchOptions{Stdout: stdout, Progress: stderr}
 	t := &config.Table{Command: "condcache loadtest bench", Synopsis: "[flags]",
@@ -233,23 +217,22 @@ func runBench(ctx context.Context, args []string, e config.Env) error {
 			{Flag: "c", Default: "64", Help: "connections", Value: config.Int(&o.Connections)},
 			{Flag: "out", DefaultText: "reports/bench-<time>", Help: "report directory", Value: config.String(&o.Out)},
 		}}
-	if done, err := parseLoadtest(t, args, e); done {
-		return err
-	}
-	if o.Out == "" {
-		o.Out = reportDir("bench-")
-	}
-	o.Preset = so.Preset.Name
-	stack, err := pgdata.StartBench(ctx, so)
-	if err != nil {
-		return err
-	}
-	return loadtest.Bench(ctx, stack, o)
+	return loadtestSub("bench", "start a stack of its own, load a preset, and measure it (make bench)", t, e, st, func(ctx context.Context) error {
+		if o.Out == "" {
+			o.Out = reportDir("bench-")
+		}
+		o.Preset = so.Preset.Name
+		stack, err := pgdata.StartBench(ctx, so)
+		if err != nil {
+			return err
+		}
+		return loadtest.Bench(ctx, stack, o)
+	})
 }
 
 // runScaling is `condcache loadtest scaling`: pgdata.Scaling.
-func runScaling(ctx context.Context, args []string, e config.Env) error {
-	o := pgdata.ScalingOptions{Command: "condcache loadtest scaling " + strings.Join(args, " "), Settings: loadStackSettings,
+func scalingCommand(e config.Env, st cli.Streams) *cobra.Command {
+	o := pgdata.ScalingOptions{Command: "condcache " + strings.Join(os.Args[1:], " "), Settings: loadStackSettings,
 		Stdout: stdout, Progress: stderr}
 	t := &config.Table{Command: "condcache loadtest scaling", Synopsis: "[flags]",
 		About: "Starts a primary of its own and charts the lookup's SQL cost against table size and against clones sharing the table.",
@@ -282,11 +265,10 @@ func runScaling(ctx context.Context, args []string, e config.Env) error {
 			{Flag: "lookups", Default: "1000", Help: "timed lookups per point", Value: config.Int(&o.Lookups)},
 			{Flag: "out", DefaultText: "reports/scaling-<time>", Help: "report directory", Value: config.String(&o.Out)},
 		}}
-	if done, err := parseLoadtest(t, args, e); done {
-		return err
-	}
-	if o.Out == "" {
-		o.Out = reportDir("scaling-")
-	}
-	return pgdata.Scaling(ctx, o)
+	return loadtestSub("scaling", "chart the lookup's SQL cost against table size and clones", t, e, st, func(ctx context.Context) error {
+		if o.Out == "" {
+			o.Out = reportDir("scaling-")
+		}
+		return pgdata.Scaling(ctx, o)
+	})
 }

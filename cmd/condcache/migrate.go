@@ -14,15 +14,7 @@ func migrateTable(primary *string) *config.Table {
 		Settings: []config.Setting{primaryRow(primary, "PostgreSQL primary URL or keyword/value string")}}
 }
 
-func runMigrate(ctx context.Context, args []string, e config.Env) error {
-	var primary string
-	c, err := migrateTable(&primary).Parse(args, e, stderr)
-	if err != nil {
-		return err
-	}
-	if c.PrintConfig {
-		return printConfig(c)
-	}
+func runMigrate(ctx context.Context, primary string) error {
 	logger := newLogger(dsnPassword(primary))
 	logger.Info("applying migrations", "primary", redact.DSN(primary))
 	if err := cdbsql.Migrate(ctx, primary); err != nil {

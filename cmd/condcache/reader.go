@@ -83,14 +83,8 @@ func (s *readerSettings) secrets() []string {
 	return out
 }
 
-func runReader(ctx context.Context, args []string, e config.Env) error {
-	s, c, err := loadReader(args, e)
-	if err != nil {
-		return err
-	}
-	if c.PrintConfig {
-		return printConfig(c)
-	}
+// runReader is `condcache reader` once its table is read.
+func runReader(ctx context.Context, s *readerSettings, c *config.Config, e config.Env) error {
 	logger := newLogger(s.secrets()...)
 	if err := startPprof(s.pprof, logger); err != nil {
 		return err

@@ -46,17 +46,8 @@ func dirValue(p *string) config.Value {
 }
 
 // runStack is `condcache run` (make run): localstack.Run.
-func runStack(ctx context.Context, args []string, e config.Env) error {
-	o := localstack.RunOptions{Settings: loadStackSettings, Demo: loadtest.LoadDemoAt, Lookup: loadtest.DemoLookup}
-	var demo bool
-	var readerPprof string
-	c, err := runTable(&o, &demo, &readerPprof).Parse(args, e, stderr)
-	if err != nil {
-		return err
-	}
-	if c.PrintConfig {
-		return printConfig(c)
-	}
+func runStack(ctx context.Context, o localstack.RunOptions, demo bool, readerPprof string) error {
+	o.Settings, o.Demo, o.Lookup = loadStackSettings, loadtest.LoadDemoAt, loadtest.DemoLookup
 	if !demo {
 		o.Demo = nil
 	}

@@ -53,10 +53,20 @@ func loadWriter(args []string, e config.Env) (*writerSettings, *config.Config, e
 	if err != nil {
 		return nil, nil, err
 	}
-	if s.authCfg, err = auth.Load(s.auth); err != nil {
-		return nil, nil, &config.Error{Command: "condcache writer", Problems: []string{err.Error()}}
+	if err := s.load(); err != nil {
+		return nil, nil, err
 	}
 	return s, c, nil
+}
+
+// load checks what the table cannot check row by row: the authentication
+// settings together.
+func (s *writerSettings) load() error {
+	var err error
+	if s.authCfg, err = auth.Load(s.auth); err != nil {
+		return &config.Error{Command: "condcache writer", Problems: []string{err.Error()}}
+	}
+	return nil
 }
 
 // secrets are the values the writer's logs must never show.
@@ -64,13 +74,10 @@ func (s *writerSettings) secrets() []string {
 	return []string{dsnPassword(s.primary), redisPassword(s.cache.url), s.auth.Secret}
 }
 
-func runWriter(ctx context.Context, args []string, e config.Env) error {
-	s, c, err := loadWriter(args, e)
-	if err != nil {
+// runWriter is `condcache writer` once its table is read.
+func runWriter(ctx context.Context, s *writerSettings) error {
+	if err := s.load(); err != nil {
 		return err
-	}
-	if c.PrintConfig {
-		return printConfig(c)
 	}
 	logger := newLogger(s.secrets()...)
 	if err := startPprof(s.pprof, logger); err != nil {

@@ -11,20 +11,21 @@
 // first one set wins), then its flag. Only the winning value is parsed: a
 // flag given on the command line overrides a bad variable.
 //
-// The table does not depend on a flag library. Parse reads Go-style flags
-// ("-name value", "-name=value", "--name" too, booleans without a value)
-// with the standard flag package; a Setting's Value has the methods of a
-// flag.Value and of a pflag.Value (Type), so a table can be bound to
-// either.
+// Bind defines a table's flags on a pflag.FlagSet (the commands' cobra
+// flag sets); Parse does the same on a set of its own. Long flags take
+// one dash or two ("-addr x", "--addr=x": NormalizeArgs), booleans may
+// go without a value, and one-letter flags are also shorthands.
 package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/condcache/condcache/internal/redact"
 )
@@ -33,6 +34,8 @@ import (
 type Setting struct {
 	// Flag is the flag's name without the dash; "" = environment only.
 	Flag string
+	// Aliases are other names of the flag (e.g. verify's -url for -reader).
+	Aliases []string
 	// Env are the environment variables read, the first one set winning.
 	// With From, the variables From reads, for the help.
 	Env []string
@@ -130,21 +133,28 @@ type raw struct {
 	text   string
 	set    bool
 	isBool bool
+	kind   string
 }
 
 func (r *raw) Set(s string) error { r.text, r.set = s, true; return nil }
 func (r *raw) String() string     { return r.text }
+func (r *raw) Type() string       { return r.kind }
 func (r *raw) IsBoolFlag() bool   { return r.isBool }
 
-// Parse reads the configuration from the defaults, env and the flags in
-// args, and stores every value. On -h it writes the help to help and
-// returns ErrHelp. Unknown flags and invalid values are an *Error naming
-// each flag or variable and its value (masked when secret).
-func (t *Table) Parse(args []string, env Env, help io.Writer) (*Config, error) {
-	fs := flag.NewFlagSet(t.Command, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	raws := make([]*raw, len(t.Settings))
+// Binding is a table's flags defined on a pflag.FlagSet (by Bind): once
+// the set has parsed the command line, Resolve computes the configuration.
+type Binding struct {
+	table       *Table
+	raws        []*raw
+	printConfig bool
+}
+
+// Bind defines every flag of t, and -print-config, on fs. A flag of one
+// letter is also its shorthand (-o FILE); a boolean flag may be given
+// without a value. Aliases are further names of the same flag.
+func (t *Table) Bind(fs *pflag.FlagSet) *Binding {
+	b := &Binding{table: t, raws: make([]*raw, len(t.Settings))}
+	aliases := map[string]string{}
 	for i, s := range t.Settings {
 		if s.Value == nil {
 			panic(fmt.Sprintf("config: %s: setting %d (%s) has no Value", t.Command, i, s.name()))
@@ -153,19 +163,121 @@ func (t *Table) Parse(args []string, env Env, help io.Writer) (*Config, error) {
 			continue
 		}
 		_, isBool := s.Value.(boolValue)
-		raws[i] = &raw{isBool: isBool}
-		fs.Var(raws[i], s.Flag, s.Help)
+		b.raws[i] = &raw{isBool: isBool, kind: s.Value.Type()}
+		name, short, others := s.Flag, "", s.Aliases
+		if len(s.Flag) == 1 {
+			short = s.Flag
+			if len(s.Aliases) > 0 {
+				// -o, --output: the first alias is the long name.
+				name, others = s.Aliases[0], append([]string{s.Flag}, s.Aliases[1:]...)
+			}
+		}
+		f := fs.VarPF(b.raws[i], name, short, s.Help)
+		if isBool {
+			f.NoOptDefVal = "true"
+		}
+		for _, a := range others {
+			aliases[a] = name
+		}
 	}
-	c := &Config{table: t, text: make([]string, len(t.Settings)), sources: make([]string, len(t.Settings))}
-	fs.BoolVar(&c.PrintConfig, PrintConfigFlag, false, "print the effective configuration and exit")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+	if len(aliases) > 0 {
+		prev := fs.GetNormalizeFunc()
+		fs.SetNormalizeFunc(func(f *pflag.FlagSet, name string) pflag.NormalizedName {
+			if to, ok := aliases[name]; ok {
+				return pflag.NormalizedName(to)
+			}
+			return prev(f, name)
+		})
+	}
+	fs.BoolVar(&b.printConfig, PrintConfigFlag, false, "print the effective configuration and exit")
+	return b
+}
+
+// Parse reads the configuration from the defaults, env and the flags in
+// args, and stores every value. Flags are read as the commands read them
+// (NormalizeArgs, then a pflag.FlagSet; parsing stops at the first
+// argument that is not a flag). On -h it writes the help to help and
+// returns ErrHelp. Unknown flags and invalid values are an *Error naming
+// each flag or variable and its value (masked when secret).
+func (t *Table) Parse(args []string, env Env, help io.Writer) (*Config, error) {
+	fs := pflag.NewFlagSet(t.Command, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.SetInterspersed(false)
+	b := t.Bind(fs)
+	if err := fs.Parse(NormalizeArgs(args, fs.Lookup)); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
 			t.WriteHelp(help)
 			return nil, ErrHelp
 		}
-		return nil, &Error{Command: t.Command, Problems: []string{err.Error() + ` (see "` + t.Command + ` -h")`}}
+		return nil, t.FlagError(err)
 	}
-	c.Args = fs.Args()
+	return b.Resolve(fs.Args(), env)
+}
+
+// FlagError is the *Error of a command line the flag set refused.
+func (t *Table) FlagError(err error) *Error {
+	return &Error{Command: t.Command, Problems: []string{err.Error() + ` (see "` + t.Command + ` -h")`}}
+}
+
+// NormalizeArgs turns single-dash long flags into double-dash ones, so
+// that the Go-style command lines condcache always took ("-addr
+// 127.0.0.1:8000", "-replicas=") parse as pflag's "--addr". lookup finds
+// a flag by name (pflag.FlagSet.Lookup). Nothing after "--" is touched.
+func NormalizeArgs(args []string, lookup func(name string) *pflag.Flag) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--" {
+			return append(out, args[i:]...)
+		}
+		a, takesValue := NormalizeFlag(args[i], lookup)
+		out = append(out, a)
+		if takesValue && i+1 < len(args) {
+			i++
+			out = append(out, args[i])
+		}
+	}
+	return out
+}
+
+// NormalizeFlag is NormalizeArgs for one argument: "-name" and
+// "-name=value" become "--name…" when name is a flag of more than one
+// letter or no flag at all (so that pflag names it whole as unknown), as
+// Go's flag package read them; one-letter flags and numbers ("-1") stay.
+// takesValue is set when the next argument is the flag's value.
+func NormalizeFlag(a string, lookup func(name string) *pflag.Flag) (out string, takesValue bool) {
+	if len(a) < 2 || a[0] != '-' || a == "--" {
+		return a, false
+	}
+	long := strings.HasPrefix(a, "--")
+	name, _, hasValue := strings.Cut(a[1:], "=")
+	if long {
+		name, _, hasValue = strings.Cut(a[2:], "=")
+	}
+	f := lookup(name)
+	if !long && len(name) > 1 {
+		if f == nil && isNumber(name) {
+			return a, false
+		}
+		a = "-" + a
+	}
+	return a, f != nil && !hasValue && f.NoOptDefVal == ""
+}
+
+// isNumber reports whether s reads as a number ("1", "1.5"), a value
+// such as -max-in-flight's -1 rather than a flag.
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
+}
+
+// Resolve computes the configuration once the flag set parsed the
+// command line: args are the arguments left after the flags. Each
+// setting's value is its flag's, else its first variable set, else its
+// default; only that text is parsed.
+func (b *Binding) Resolve(args []string, env Env) (*Config, error) {
+	t := b.table
+	c := &Config{table: t, text: make([]string, len(t.Settings)), sources: make([]string, len(t.Settings)), PrintConfig: b.printConfig, Args: args}
 	e := &Error{Command: t.Command}
 	for i, s := range t.Settings {
 		text, source := s.Default, SourceDefault
@@ -187,7 +299,7 @@ func (t *Table) Parse(args []string, env Env, help io.Writer) (*Config, error) {
 				}
 			}
 		}
-		if r := raws[i]; r != nil && r.set {
+		if r := b.raws[i]; r != nil && r.set {
 			text, source, what = r.text, sourceFlag+s.Flag, "-"+s.Flag
 		}
 		c.text[i], c.sources[i] = text, source

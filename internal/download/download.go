@@ -116,6 +116,9 @@ func Export(ctx context.Context, o Options) (Result, error) {
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
+			// Shown at once, not at the first bytes: a slow server's
+			// download is seen to have started.
+			progressbar.OptionSetRenderBlankState(true),
 		)
 		defer bar.Close()
 		w = io.MultiWriter(tmp, bar)
@@ -179,6 +182,15 @@ func exportURL(o Options) (string, error) {
 	return u, nil
 }
 
+// StatusError is an answer other than 200: its status and what the
+// server said.
+type StatusError struct {
+	Status int
+	msg    string
+}
+
+func (e *StatusError) Error() string { return e.msg }
+
 // answerError is the error of a non-200 answer: the server's JSON detail
 // (and field messages) when it sent one, else the status and body.
 func answerError(resp *http.Response) error {
@@ -197,10 +209,10 @@ func answerError(resp *http.Response) error {
 			}
 		}
 		if len(parts) > 0 {
-			return fmt.Errorf("server answered %s: %s", resp.Status, strings.Join(parts, "; "))
+			return &StatusError{resp.StatusCode, fmt.Sprintf("server answered %s: %s", resp.Status, strings.Join(parts, "; "))}
 		}
 	}
-	return fmt.Errorf("server answered %s: %.200s", resp.Status, b)
+	return &StatusError{resp.StatusCode, fmt.Sprintf("server answered %s: %.200s", resp.Status, b)}
 }
 
 // check opens the downloaded file as an export of gt and compares its

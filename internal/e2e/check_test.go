@@ -304,8 +304,8 @@ func TestCheck(t *testing.T) {
 	if out, code = runCheckCommand(t, "-gt", bulk, "-primary", dsn); code != 0 || !bytes.Contains(out, []byte("open_ended_overlap")) {
 		t.Errorf("condcache check of a bulk-loaded GT: exit %d (want 0), output:\n%s", code, out)
 	}
-	if _, code = runCheckCommand(t, "-gt", uniq("NoSuchGT"), "-primary", dsn); code != 2 {
-		t.Errorf("condcache check of an unknown GT: exit %d, want 2", code)
+	if _, code = runCheckCommand(t, "-gt", uniq("NoSuchGT"), "-primary", dsn); code != 3 {
+		t.Errorf("condcache check of an unknown GT: exit %d, want 3 (not found)", code)
 	}
 	// Every GT: the same findings, now under "global_tag": null.
 	out, code = runCheckCommand(t, "-o", "json", "-primary", dsn)

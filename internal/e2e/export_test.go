@@ -725,11 +725,11 @@ func TestExportCommand(t *testing.T) {
 		t.Errorf("default output: %v", err)
 	}
 
-	// An unknown GT: exit 1, the server's detail, no file.
+	// An unknown GT: exit 3 (refused), the server's detail, no file.
 	missing := filepath.Join(dir, "missing.sqlite")
 	cmd = exec.Command(binary, "export", "-url", servers.ReaderURL, "-o", missing, "no-such-gt")
 	msg, err = cmd.CombinedOutput()
-	if code := exitCode(err); code != 1 || !bytes.Contains(msg, []byte("GlobalTag no-such-gt not found.")) {
+	if code := exitCode(err); code != 3 || !bytes.Contains(msg, []byte("GlobalTag no-such-gt not found.")) {
 		t.Errorf("export of an unknown GT: exit %d, %s", code, msg)
 	}
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
@@ -776,7 +776,7 @@ func TestExportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = cmd.Wait()
-	if code := exitCode(err); code != 1 || !strings.Contains(stderr.String(), "interrupted") {
+	if code := exitCode(err); code != 2 || !strings.Contains(stderr.String(), "interrupted") {
 		t.Errorf("export after SIGINT: exit %d, %s", code, stderr.String())
 	}
 	if left, _ := os.ReadDir(sdir); len(left) != 0 {

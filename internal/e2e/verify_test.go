@@ -139,7 +139,7 @@ func TestVerify(t *testing.T) {
 			t.Errorf("%s: verify exit %d, want 1 (missing and different files):\n%s", scheme, code, out)
 		}
 		if !strings.Contains(out, "9 of 9 records checked: 4 ok, 1 missing, 4 differ, 0 could not be checked; "+
-			"1 checksums in no form verify knows (existence and size only); 9 records updated.") {
+			"1 checksums in no form verify knows (existence and size only); 9 records updated; ") || !strings.Contains(out, " records/s).") {
 			t.Errorf("%s: summary:\n%s", scheme, out)
 		}
 		got := records()
@@ -185,19 +185,20 @@ func TestVerify(t *testing.T) {
 		}
 	}
 
-	// Failures: exit 2, the reason said.
+	// Failures: exit 2 (usage), 3 (the server refused), the reason said.
 	s3 := c.mkRepo(uniqz("s3"), map[string]any{"type": "s3", "base_url": "s3://bucket/calib", "site": site}).Name
 	for _, tc := range []struct {
 		args []string
+		code int
 		says string
 	}{
-		{[]string{"-repo", uniqz("nope")}, "not found"},
-		{[]string{"-repo", s3}, "verify reads file:// and http(s):// repositories, not s3://"},
-		{[]string{}, "-repo is required"},
-		{[]string{"-repo", repos["file"], "-reader", "ftp://x"}, "not an http(s) URL"},
+		{[]string{"-repo", uniqz("nope")}, 3, "not found"},
+		{[]string{"-repo", s3}, 2, "verify reads file:// and http(s):// repositories, not s3://"},
+		{[]string{}, 2, "-repo is required"},
+		{[]string{"-repo", repos["file"], "-reader", "ftp://x"}, 2, "not an http(s) URL"},
 	} {
-		if code, out := runVerify(t, tc.args...); code != 2 || !strings.Contains(out, tc.says) {
-			t.Errorf("verify %q: exit %d, want 2 saying %q:\n%s", tc.args, code, tc.says, out)
+		if code, out := runVerify(t, tc.args...); code != tc.code || !strings.Contains(out, tc.says) {
+			t.Errorf("verify %q: exit %d, want %d saying %q:\n%s", tc.args, code, tc.code, tc.says, out)
 		}
 	}
 	// A server that fails is no verdict on the file: exit 2, the record
@@ -255,8 +256,8 @@ func TestRepositoriesPermissions(t *testing.T) {
 		}
 		return 0, string(out)
 	}
-	if code, out := run(); code != 2 || !strings.Contains(out, "HTTP 403") {
-		t.Errorf("verify without a token: exit %d, want 2 and the writer's 403:\n%s", code, out)
+	if code, out := run(); code != 3 || !strings.Contains(out, "HTTP 403") {
+		t.Errorf("verify without a token: exit %d, want 3 and the writer's 403:\n%s", code, out)
 	}
 	tok := e.tok(admin(".*"))
 	if code, out := run("-token", tok); code != 1 || strings.Contains(out, tok) {
