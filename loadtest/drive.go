@@ -67,7 +67,9 @@ func Drive(ctx context.Context, o DriveOptions) error {
 	case "browse":
 		w = Browse{GlobalTag: o.GlobalTag}
 	case "mixed":
-		w = NewMixed(Reco{GlobalTag: o.GlobalTag, Runs: rr}, NewClient(o.Target), o.WriteRate)
+		m := NewMixed(Reco{GlobalTag: o.GlobalTag, Runs: rr}, NewClient(o.Target), o.WriteRate)
+		m.Probes = []*Client{NewClient(o.Target)}
+		w = m
 	default:
 		return fmt.Errorf("unknown workload %q (%s)", o.Workload, strings.Join(Workloads, ", "))
 	}

@@ -517,7 +517,9 @@ func TestFreshPlainSQLWrite(t *testing.T) {
 
 // TestFreshMixedWorkload: the loadtest mixed workload (reads at random runs
 // while a writer inserts IOVs through the reader) on the late stack finds
-// no read older than an acknowledged write.
+// no read older than an acknowledged write, and its visibility probes
+// (one lookup of each write's run right after its acknowledgement) see
+// every write on their first answer.
 func TestFreshMixedWorkload(t *testing.T) {
 	ls := lateTopology(t)
 	w := newClient(t, ls.servers.WriterURL)
@@ -528,6 +530,7 @@ func TestFreshMixedWorkload(t *testing.T) {
 	var reads, writes int64
 	for slice := 0; writes < 20 && slice < 10; slice++ {
 		m := loadtest.NewMixed(reco, loadtest.NewClient(ls.servers.ReaderURL), 20)
+		m.Probes = []*loadtest.Client{loadtest.NewClient(ls.servers.ReaderURL)}
 		res, err := loadtest.Run(t.Context(), loadtest.RunOptions{Target: ls.servers.ReaderURL, Workload: m,
 			Connections: 4, Duration: 3 * time.Second, Warmup: 200 * time.Millisecond})
 		if err != nil {
@@ -536,6 +539,12 @@ func TestFreshMixedWorkload(t *testing.T) {
 		t.Logf("slice %d: %d reads, %.0f writes, errors %v", slice, res.Requests, res.Extra["writes"], res.Errors)
 		if res.Failed() != 0 || res.Extra["write_errors"] != 0 {
 			t.Errorf("errors %v, write errors %v", res.Errors, res.Extra["write_errors"])
+		}
+		if late, ok := res.Extra["visible_late"]; !ok || late != 0 {
+			t.Errorf("visibility probes whose first answer missed the write: %v (measured: %v)", late, ok)
+		}
+		if _, ok := res.Extra["visible_p99_ms"]; res.Extra["writes"] > 0 && !ok {
+			t.Errorf("writes acknowledged but no visibility measured: %v", res.Extra)
 		}
 		reads, writes = reads+res.Requests, writes+int64(res.Extra["writes"])
 	}
