@@ -96,6 +96,7 @@ func Bench(ctx context.Context, stack BenchStack, o BenchOptions) error {
 	if err != nil {
 		return err
 	}
+	labelResults(hits, "static reply", "reader, Redis")
 	rep.AddCompared(hits)
 	// What access accounting costs cache hits: the reader that counts
 	// against one that does not, on the same Redis entries.
@@ -110,6 +111,7 @@ func Bench(ctx context.Context, stack BenchStack, o BenchOptions) error {
 	if err != nil {
 		return err
 	}
+	labelResults(misses, "static reply", "reader, no Redis, SQL", "reader, no Redis, GT index")
 	rep.AddCompared(misses)
 	rep.Ratios = append(rep.Ratios, ratio(misses[2], misses[1]))
 	// The statements: ours against the reference's, and each uncached
@@ -136,4 +138,12 @@ func Bench(ctx context.Context, stack BenchStack, o BenchOptions) error {
 	}
 	fmt.Fprintln(stdout, "report:", paths)
 	return nil
+}
+
+// labelResults labels results by what they measured, in place of their URLs
+// (ports of a stack that is gone when the report is read).
+func labelResults(results []*Result, names ...string) {
+	for i, r := range results {
+		r.Target = names[i] + " (" + r.Target + ")"
+	}
 }
