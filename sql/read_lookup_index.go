@@ -87,15 +87,23 @@ type gtIndexes struct {
 	last     map[string]buildRecord
 }
 
-// buildRecord paces builds of one GT: the next may start once the time
-// since the last began is 4× what it took, so a GT written to all the
-// time costs its reader at most a fifth of one backend's time in builds;
-// a GT over the bound is not tried again at the same generation.
+// buildRecord paces builds of one GT: a build starts after the GT's
+// fourth lookup by SQL (a GT looked up once is not worth reading whole),
+// and the next once the time since the last began is 4× what it took, so
+// a GT written to all the time costs its reader at most a fifth of one
+// backend's time in builds; a GT over the bound is not tried again for
+// tooBigRetry.
 type buildRecord struct {
-	began     time.Time
-	took      time.Duration
-	tooBigGen int64
+	sqlLookups int
+	began      time.Time
+	took       time.Duration
+	tooBigAt   time.Time
 }
+
+const (
+	buildAfterLookups = 4
+	tooBigRetry       = 10 * time.Minute
+)
 
 func newGTIndexes(maxBytes int64, log func(string, ...any)) *gtIndexes {
 	if maxBytes <= 0 {
@@ -173,23 +181,30 @@ func (s *gtIndexes) claim(gt string, want int64) bool {
 		return false
 	}
 	rec := s.last[gt]
-	if rec.tooBigGen != 0 && rec.tooBigGen >= want {
+	rec.sqlLookups++
+	s.last[gt] = rec
+	switch {
+	case rec.sqlLookups < buildAfterLookups:
 		return false
-	}
-	if !rec.began.IsZero() && time.Since(rec.began) < 4*rec.took {
+	case !rec.tooBigAt.IsZero() && time.Since(rec.tooBigAt) < tooBigRetry:
+		return false
+	case !rec.began.IsZero() && time.Since(rec.began) < 4*rec.took:
 		return false
 	}
 	s.building[gt] = true
-	s.last[gt] = buildRecord{began: time.Now(), took: rec.took}
+	s.last[gt] = buildRecord{began: time.Now(), took: rec.took, tooBigAt: rec.tooBigAt}
 	return true
 }
 
-func (s *gtIndexes) done(gt string, took time.Duration, tooBigGen int64) {
+func (s *gtIndexes) done(gt string, took time.Duration, tooBig bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.building, gt)
 	rec := s.last[gt]
-	rec.took, rec.tooBigGen = took, tooBigGen
+	rec.took = took
+	if tooBig {
+		rec.tooBigAt = time.Now()
+	}
 	s.last[gt] = rec
 }
 
@@ -321,11 +336,11 @@ func (r *Reader) wantIndex(gt string, gen int64) {
 		began := time.Now()
 		x, err := r.buildGTIndex(ctx, gt, gen)
 		took := time.Since(began)
-		var tooBig int64
+		tooBig := errors.Is(err, errIndexTooBig)
 		switch {
-		case errors.Is(err, errIndexTooBig):
-			tooBig = gen
-			r.idx.log("GT index over the memory bound: lookups of this GT use SQL", "gt", gt, "generation", gen)
+		case tooBig:
+			r.idx.log("GT index over the memory bound: lookups of this GT use SQL", "gt", gt, "generation", gen,
+				"retry_in", tooBigRetry)
 		case err != nil:
 			r.idx.log("GT index build failed: lookups of this GT use SQL", "gt", gt, "err", err)
 		case x == nil:

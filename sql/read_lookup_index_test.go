@@ -194,3 +194,45 @@ func TestGTIndexMemoryBound(t *testing.T) {
 		t.Errorf("index of generation %d held over the bound", g)
 	}
 }
+
+// TestGTIndexBuiltByLookups: a GT's index is built in the background once
+// it has been looked up a few times by SQL, not on its first lookup.
+func TestGTIndexBuiltByLookups(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := primaryPool(t, testDB(t))
+	r := newSeed(t, p)
+	gt := r.gt("GT", r.status("unlocked"), nil)
+	list, _ := r.list(r.ptype("Beam"), &gt)
+	r.iov(&list, "a", pt(1, 0))
+	rd := cdbsql.NewReader(p, nil, cdbsql.ReaderOptions{GTIndexBytes: 64 << 20})
+	lookup := func() {
+		t.Helper()
+		if res, err := rd.LookupAt(ctx, "GT", pt(5, 0), condcache.Freshness{Latest: true}); err != nil || len(res.Rows) != 1 {
+			t.Fatalf("LookupAt = %+v, %v", res, err)
+		}
+	}
+	lookup()
+	time.Sleep(100 * time.Millisecond)
+	if g := rd.GTIndexGeneration("GT"); g != 0 {
+		t.Fatalf("index of generation %d after one lookup", g)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for rd.GTIndexGeneration("GT") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no GT index after repeated lookups")
+		}
+		lookup()
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Unknown GTs are never indexed.
+	for range 10 {
+		if res, err := rd.LookupAt(ctx, "nope", pt(5, 0), condcache.Freshness{Latest: true}); err != nil || res.Found {
+			t.Fatalf("unknown GT: %+v, %v", res, err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	if g := rd.GTIndexGeneration("nope"); g != 0 {
+		t.Errorf("an unknown GT has an index of generation %d", g)
+	}
+}
