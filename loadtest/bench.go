@@ -12,10 +12,13 @@ import (
 // loaded and replicated (pgdata.StartBench starts one).
 type BenchStack interface {
 	// CachedReaderURL is a reader with the Redis cache, UncachedReaderURL
-	// one without (every lookup from the replica); UncountedReaderURL one
-	// with the cache but without access accounting.
+	// one without (every lookup from the replica, through its GT index),
+	// SQLReaderURL one without Redis or GT index (every lookup runs the
+	// lookup statement); UncountedReaderURL one with the cache but without
+	// access accounting.
 	CachedReaderURL() string
 	UncachedReaderURL() string
+	SQLReaderURL() string
 	UncountedReaderURL() string
 	// GlobalTag and Runs are what the lookups read.
 	GlobalTag() string
@@ -38,10 +41,10 @@ type BenchOptions struct {
 
 // Bench is `condcache loadtest bench` (make bench), on stack, which it
 // stops: the reco workload side by side with the static target, cache
-// hits (after a prewarm), then with the cache bypassed by the reader
-// without Redis, and that uncached reader against the ceiling of the
-// lookup statement itself: pgbench on the same replica, best of 2 to 16
-// clients.
+// hits (after a prewarm), then with the cache bypassed by the readers
+// without Redis (with and without GT index), against the ceilings of the
+// lookup statement and of the reference's statement: pgbench on the same
+// replica, best of 2 to 16 clients.
 func Bench(ctx context.Context, stack BenchStack, o BenchOptions) error {
 	defer stack.Stop()
 	stdout, progress := o.Stdout, o.Progress
@@ -60,22 +63,29 @@ func Bench(ctx context.Context, stack BenchStack, o BenchOptions) error {
 		return err
 	}
 	defer static.Close()
-	// The uncached reader is compared with the lookup statement's own
+	// The uncached readers are compared with the lookup statement's own
 	// ceiling on the same replica and data, measured first, on a quiet
-	// stack (measured after the HTTP runs it fell from 1,300/s to 170/s).
-	// The ceiling is the best of a few client counts: 64 backends on two
+	// stack (measured after the HTTP runs it fell from 1,300/s to 170/s),
+	// and that statement with the reference's own (ReferenceLookupSQL),
+	// alternating at each client count so both see the same machine. A
+	// ceiling is the best of a few client counts: 64 backends on two
 	// cores thrash (measured: 470/s against 1,700/s with 4 clients).
 	binary, dsn, statement := stack.Pgbench()
-	var ceiling *Result
+	var ceiling, reference *Result
 	for _, clients := range []int{2, 4, 8, 16} {
-		raw, err := Pgbench{Binary: binary, DSN: dsn, Statement: statement, GlobalTag: w.GlobalTag, Runs: runs,
-			Connections: clients, Duration: max(2*time.Second, o.Duration/4)}.Run(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(progress, "pgbench, %d clients: %.0f lookups/s, p99 %.2f ms\n", clients, raw.Throughput, raw.Latency.P99)
-		if ceiling == nil || raw.Throughput > ceiling.Throughput {
-			ceiling = raw
+		for _, s := range []struct {
+			name, sql string
+			best      **Result
+		}{{"lookup SQL", statement, &ceiling}, {"reference's SQL", ReferenceLookupSQL, &reference}} {
+			raw, err := Pgbench{Name: s.name, Binary: binary, DSN: dsn, Statement: s.sql, GlobalTag: w.GlobalTag, Runs: runs,
+				Connections: clients, Duration: max(2*time.Second, o.Duration/4)}.Run(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(progress, "pgbench %s, %d clients: %.0f lookups/s, p99 %.2f ms\n", s.name, clients, raw.Throughput, raw.Latency.P99)
+			if *s.best == nil || raw.Throughput > (*s.best).Throughput {
+				*s.best = raw
+			}
 		}
 	}
 	rep := NewReport(fmt.Sprintf("condcache loadtest bench -preset %s -d %v -c %d", o.Preset, o.Duration, o.Connections))
@@ -86,6 +96,7 @@ func Bench(ctx context.Context, stack BenchStack, o BenchOptions) error {
 	if err != nil {
 		return err
 	}
+	labelResults(hits, "static reply", "reader, Redis")
 	rep.AddCompared(hits)
 	// What access accounting costs cache hits: the reader that counts
 	// against one that does not, on the same Redis entries.
@@ -93,12 +104,22 @@ func Bench(ctx context.Context, stack BenchStack, o BenchOptions) error {
 	if err != nil {
 		return err
 	}
-	misses, err := Compare(ctx, ro, []string{static.URL, stack.UncachedReaderURL()}, 5)
+	// Uncached: the reader without Redis answering from its GT index, and
+	// the one without either, running the lookup statement per lookup,
+	// in alternating slices (docs/design.md "The GT index").
+	misses, err := Compare(ctx, ro, []string{static.URL, stack.SQLReaderURL(), stack.UncachedReaderURL()}, 5)
 	if err != nil {
 		return err
 	}
+	labelResults(misses, "static reply", "reader, no Redis, SQL", "reader, no Redis, GT index")
 	rep.AddCompared(misses)
-	rep.AddBaseline(ceiling, misses[len(misses)-1])
+	rep.Ratios = append(rep.Ratios, ratio(misses[2], misses[1]))
+	// The statements: ours against the reference's, and each uncached
+	// reader against the reference's statement, the most any server
+	// running it could answer here.
+	rep.AddBaseline(reference, ceiling)
+	rep.Ratios = append(rep.Ratios, ratio(misses[1], reference), ratio(misses[2], reference))
+	rep.AddBaseline(ceiling, misses[1])
 	if err := rep.WriteText(stdout); err != nil {
 		return err
 	}
@@ -117,4 +138,12 @@ func Bench(ctx context.Context, stack BenchStack, o BenchOptions) error {
 	}
 	fmt.Fprintln(stdout, "report:", paths)
 	return nil
+}
+
+// labelResults labels results by what they measured, in place of their URLs
+// (ports of a stack that is gone when the report is read).
+func labelResults(results []*Result, names ...string) {
+	for i, r := range results {
+		r.Target = names[i] + " (" + r.Target + ")"
+	}
 }

@@ -124,7 +124,9 @@ func (m *Mixed) probe(ctx context.Context, j int64, url string) {
 					m.visMu.Unlock()
 					return
 				}
-				if first {
+				if first && err == nil && res.Status == 200 {
+					// An answer that misses the write (an error, or the
+					// run ending mid-request, says nothing about it).
 					m.visMu.Lock()
 					m.late++
 					m.visMu.Unlock()

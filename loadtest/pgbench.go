@@ -13,13 +13,35 @@ import (
 	"time"
 )
 
-// Pgbench describes a pgbench run of the lookup statement itself, the
+// ReferenceLookupSQL is the reference's own lookup statement, written out
+// here for pgbench: Nopayloaddb's cdb_rest/queries.py get_payload_iovs,
+// with its %(my_gt)s, %(my_major_iov)s and %(my_minor_iov)s as $1, $2 and
+// $3. For each list of the GT, one descent of an index on (list,
+// comb_iov) for the IOV at or before the point; seven columns, no order,
+// no window, no generation. `condcache loadtest bench` runs it side by side
+// with condcache's lookup statement on the same replica and data.
+const ReferenceLookupSQL = `SELECT pt.name AS payload_type_name, pi.payload_url, pi.checksum, pi.major_iov, pi.minor_iov, pi.major_iov_end, pi.minor_iov_end
+FROM "PayloadList" pl
+JOIN "GlobalTag" gt ON pl.global_tag_id = gt.id AND gt.name = $1
+JOIN LATERAL (
+   SELECT payload_url, checksum, major_iov, minor_iov, major_iov_end, minor_iov_end
+   FROM   "PayloadIOV" pi
+   WHERE  pi.payload_list_id = pl.id
+     AND pi.comb_iov <= CAST($2 + CAST($3 AS DECIMAL(19,0)) / 1E19 AS DECIMAL(38,19))
+   ORDER BY pi.comb_iov DESC NULLS LAST
+   LIMIT 1
+) pi ON true
+JOIN "PayloadType" pt ON pl.payload_type_id = pt.id`
+
+// Pgbench describes a pgbench run of a lookup statement by itself: the
 // ceiling an uncached reader is measured against (issue 4: at least 90% of
-// the raw SQL's throughput on the same data).
+// the raw SQL's throughput on the same data), or the reference's statement
+// (ReferenceLookupSQL).
 type Pgbench struct {
+	Name        string // the statement, for the report; "" = "lookup SQL"
 	Binary      string // pgbench
 	DSN         string // the database (a replica, like an uncached reader's)
-	Statement   string // the lookup, $1 the GT name and $2 the point's comb_iov text
+	Statement   string // the lookup: $1 the GT name, $2 the point's comb_iov text (= the run), $3 the minor (0)
 	GlobalTag   string
 	Runs        RunRange // points looked up: uniform runs, subrun 0
 	Connections int
@@ -38,8 +60,8 @@ func (p Pgbench) Run(ctx context.Context) (*Result, error) {
 	defer os.RemoveAll(dir)
 	// pgbench replaces :name with a bound parameter in prepared mode; the
 	// run is an integer, which is its own comb_iov text at subrun 0.
-	stmt := strings.NewReplacer("$1", ":gt", "$2", ":run").Replace(p.Statement)
-	script := fmt.Sprintf("\\set run random(%d, %d)\n%s;\n", p.Runs.First, p.Runs.Last, strings.Join(strings.Fields(stmt), " "))
+	stmt := strings.NewReplacer("$1", ":gt", "$2", ":run", "$3", ":minor").Replace(p.Statement)
+	script := fmt.Sprintf("\\set run random(%d, %d)\n\\set minor 0\n%s;\n", p.Runs.First, p.Runs.Last, strings.Join(strings.Fields(stmt), " "))
 	if err := os.WriteFile(filepath.Join(dir, "lookup.sql"), []byte(script), 0o644); err != nil {
 		return nil, err
 	}
@@ -57,7 +79,11 @@ func (p Pgbench) Run(ctx context.Context) (*Result, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("pgbench: %w\n%s", err, out.String())
 	}
-	res := &Result{Target: fmt.Sprintf("pgbench (lookup SQL, %d clients)", p.Connections), Workload: "reco", Mode: "closed",
+	name := p.Name
+	if name == "" {
+		name = "lookup SQL"
+	}
+	res := &Result{Target: fmt.Sprintf("pgbench (%s, %d clients)", name, p.Connections), Workload: "reco", Mode: "closed",
 		Connections: p.Connections, Seconds: float64(secs), Errors: map[string]int64{}, hist: newHist()}
 	logs, err := filepath.Glob(filepath.Join(dir, "tx.*"))
 	if err != nil {

@@ -26,6 +26,9 @@ type ReaderOptions struct {
 	// IOVMode is the CDB_IOV_MODE the consistency check judges IOV ends
 	// by (Check); "" is continuous.
 	IOVMode condcache.IOVMode
+	// GTIndexBytes bounds the memory of the GT indexes (docs/design.md
+	// "The GT index"); 0 = none, every lookup runs lookupSQL.
+	GTIndexBytes int64
 }
 
 // Reader answers every read (condcache.ReadService) from PostgreSQL: from
@@ -35,6 +38,7 @@ type ReaderOptions struct {
 type Reader struct {
 	rt   *replica.Router
 	mode condcache.IOVMode
+	idx  *gtIndexes // nil without GT indexes
 }
 
 var _ condcache.ReadService = (*Reader)(nil)
@@ -45,7 +49,11 @@ var _ condcache.ReadService = (*Reader)(nil)
 func NewReader(primary *pgxpool.Pool, replicas []*pgxpool.Pool, o ReaderOptions) *Reader {
 	rt := replica.New(primary, replicas, replica.Options{CheckInterval: o.CheckInterval, CheckTimeout: o.CheckTimeout,
 		AttemptTimeout: o.AttemptTimeout, MaxLag: o.MaxLag, Logger: o.Logger})
-	return &Reader{rt: rt, mode: o.IOVMode}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Reader{rt: rt, mode: o.IOVMode, idx: newGTIndexes(o.GTIndexBytes, logger.Warn)}
 }
 
 // Start checks every backend once, so that reads go to replicas from now

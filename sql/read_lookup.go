@@ -71,6 +71,12 @@ const LookupSQL = lookupSQL
 func (r *Reader) LookupAt(ctx context.Context, globalTag string, at condcache.Point, need condcache.Freshness) (condcache.LookupResult, error) {
 	var buf [40]byte
 	point := string(at.AppendCombIOV(buf[:0]))
+	x := r.idx.get(globalTag)
+	if x != nil {
+		if res, ok, err := r.indexAnswer(ctx, x, globalTag, at, need); ok || err != nil {
+			return res, err
+		}
+	}
 	var minLSN int64
 	if need.Latest {
 		minLSN = r.rt.LatestLSN(ctx)
@@ -92,6 +98,13 @@ func (r *Reader) LookupAt(ctx context.Context, globalTag string, at condcache.Po
 		out = res
 		return nil
 	})
+	switch {
+	case err != nil || r.idx == nil:
+	case out.Found && (x == nil || out.Generation > x.generation):
+		r.wantIndex(globalTag, out.Generation)
+	case !out.Found && x != nil:
+		r.idx.drop(globalTag)
+	}
 	return out, err
 }
 

@@ -119,6 +119,7 @@ func variableCases(t *testing.T) map[string]variableCase {
 		"CONDCACHE_MAX_LAG":              {good: "2s", bad: "2"},
 		"CONDCACHE_ATTEMPT_TIMEOUT":      {good: "500ms", bad: "fast"},
 		"CONDCACHE_USAGE_FLUSH":          {good: "2s", bad: "often"},
+		"CONDCACHE_GT_INDEX_MB":          {good: "64", bad: "256MB"},
 		"CONDCACHE_REDIS_URL":            {good: "rediss://user:pw@cache:6380/1", bad: "http://cache:6379/0"},
 		"CONDCACHE_REDIS_TIMEOUT":        {good: "20ms", bad: "20"},
 		"CONDCACHE_CACHE_TTL":            {good: "30m", bad: "1 hour"},

@@ -210,7 +210,7 @@ func benchCommand(e config.Env, st cli.Streams) *cobra.Command {
 	so := pgdata.BenchOptions{Settings: loadStackSettings, Progress: stderr}
 	o := loadtest.BenchOptions{Stdout: stdout, Progress: stderr}
 	t := &config.Table{Command: "condcache loadtest bench", Synopsis: "[flags]",
-		About: "Starts a stack of its own, loads a preset with COPY, and runs reco side by side with the static target:\ncache hits, then uncached, against pgbench's ceiling for the lookup statement.",
+		About: "Starts a stack of its own, loads a preset with COPY, and runs reco side by side with the static target:\ncache hits, then uncached (GT index, and SQL alone), against pgbench's ceilings for the lookup statement and the reference's.",
 		Settings: []config.Setting{
 			{Flag: "preset", Default: "sphenix", Help: "data set preset", Value: presetValue(&so.Preset)},
 			{Flag: "d", Default: "10s", Help: "measured time per target and case", Value: config.Duration(&o.Duration)},

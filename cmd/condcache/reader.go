@@ -35,6 +35,7 @@ type readerSettings struct {
 	sqlite         string
 	exportDir      string
 	usageFlush     time.Duration
+	gtIndexMB      int64
 	serve          serveSettings
 	cache          cacheSettings
 }
@@ -58,6 +59,8 @@ func readerTable(s *readerSettings) *config.Table {
 			Help: "where export files are built before they are sent"},
 		{Flag: "usage-flush", Env: env("CONDCACHE_USAGE_FLUSH"), Default: accounting.DefaultInterval.String(), Value: config.Duration(&s.usageFlush),
 			Help: "count reads per GT and client, and write the counts to the primary this often (0: no access accounting);\nat most this much counting is lost if the reader dies"},
+		{Flag: "gt-index-mb", Env: env("CONDCACHE_GT_INDEX_MB"), Default: "256", Value: config.Int64(&s.gtIndexMB),
+			Help: "memory for GT indexes: lookups of a GT at a generation already read are resolved in memory (0: every lookup runs SQL)"},
 	}
 	rows = append(rows, serveRows(&s.serve, "reader")...)
 	rows = append(rows, cacheRows(&s.cache)...)
@@ -107,7 +110,8 @@ func runReader(ctx context.Context, s *readerSettings, c *config.Config, e confi
 		defer p.Close()
 		replicaPools = append(replicaPools, p)
 	}
-	rd := cdbsql.NewReader(primaryPool, replicaPools, cdbsql.ReaderOptions{MaxLag: s.maxLag, AttemptTimeout: s.attemptTimeout, IOVMode: s.mode, Logger: logger})
+	rd := cdbsql.NewReader(primaryPool, replicaPools, cdbsql.ReaderOptions{MaxLag: s.maxLag, AttemptTimeout: s.attemptTimeout, IOVMode: s.mode, Logger: logger,
+		GTIndexBytes: s.gtIndexMB << 20})
 	rd.Start(ctx)
 	defer rd.Close()
 

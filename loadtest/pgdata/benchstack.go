@@ -37,6 +37,7 @@ type BenchStack struct {
 	stack            *localstack.Stack
 	cached, uncached *localstack.Servers
 	uncounted        *localstack.Servers // cached, no access accounting
+	sqlOnly          *localstack.Servers // uncached, no GT index: every lookup runs lookupSQL
 	data             Dataset
 	pgBin            string
 	db               string
@@ -94,6 +95,14 @@ func StartBench(ctx context.Context, o BenchOptions) (_ *BenchStack, err error) 
 		ReaderArgs: []string{"-usage-flush", "0"}, LogDir: uncountedLogs}); err != nil {
 		return nil, err
 	}
+	sqlOnlyLogs := filepath.Join(b.dir, "sqlonly")
+	if err := os.MkdirAll(sqlOnlyLogs, 0o755); err != nil {
+		return nil, err
+	}
+	if b.sqlOnly, err = b.stack.StartServers(ctx, localstack.ServerOptions{Binary: binary, Database: b.db, ReaderNoCache: true,
+		ReaderArgs: []string{"-gt-index-mb", "0"}, LogDir: sqlOnlyLogs}); err != nil {
+		return nil, err
+	}
 	pool, err := pgxpool.New(ctx, b.stack.Primary.DSN(b.db))
 	if err != nil {
 		return nil, err
@@ -111,9 +120,13 @@ func StartBench(ctx context.Context, o BenchOptions) (_ *BenchStack, err error) 
 }
 
 // CachedReaderURL is the reader with Redis, UncachedReaderURL the one
-// without (every lookup from the replica).
+// without (every lookup from the replica, through its GT index).
 func (b *BenchStack) CachedReaderURL() string   { return b.cached.ReaderURL }
 func (b *BenchStack) UncachedReaderURL() string { return b.uncached.ReaderURL }
+
+// SQLReaderURL is a reader without Redis and without GT indexes: every
+// lookup runs the lookup statement on the replica.
+func (b *BenchStack) SQLReaderURL() string { return b.sqlOnly.ReaderURL }
 
 // UncountedReaderURL is a reader with Redis and without access accounting.
 func (b *BenchStack) UncountedReaderURL() string { return b.uncounted.ReaderURL }
@@ -130,7 +143,7 @@ func (b *BenchStack) Pgbench() (binary, dsn, statement string) {
 // Stop stops the servers and the stack and removes the directory.
 func (b *BenchStack) Stop() error {
 	var errs []error
-	for _, s := range []*localstack.Servers{b.uncounted, b.uncached, b.cached} {
+	for _, s := range []*localstack.Servers{b.sqlOnly, b.uncounted, b.uncached, b.cached} {
 		if s != nil {
 			errs = append(errs, s.Stop())
 		}
