@@ -180,6 +180,7 @@ var wantOwn = []string{
 	`column | condcache_audit_change | 7 | rows | integer | true |  | `,
 	`column | condcache_audit_change | 8 | old | jsonb | false |  | `,
 	`column | condcache_audit_change | 9 | new | jsonb | false |  | `,
+	`column | condcache_audit_change | 10 | new_ids | bigint[] | false |  | `,
 	`index | condcache_audit_change | condcache_audit_change_lists_idx | CREATE INDEX condcache_audit_change_lists_idx ON public.condcache_audit_change USING gin (lists)`,
 	`relation | condcache_audit_change_lists_idx | i`,
 	`column | condcache_audit | 1 | id | bigint | true | nextval('condcache_audit_id_seq'::regclass) | `,

@@ -51,7 +51,7 @@ func runMain(args []string, e config.Env) int {
 	case "migrate":
 		err = runMigrate(ctx, args, e)
 	case "loadtest":
-		err = runLoadtest(ctx, args, e)
+		err = runLoadtestCommand(ctx, args, e)
 	case "export":
 		err = runExport(ctx, args, e)
 	case "check":

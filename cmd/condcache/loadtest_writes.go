@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+
+	"github.com/condcache/condcache/internal/config"
+	"github.com/condcache/condcache/loadtest"
+	"github.com/condcache/condcache/loadtest/pgdata"
+)
+
+// runLoadtestCommand is `condcache loadtest`: "writes" here, the other
+// workloads in runLoadtest.
+func runLoadtestCommand(ctx context.Context, args []string, e config.Env) error {
+	if len(args) > 0 && args[0] == "writes" {
+		return runWrites(ctx, args[1:], e)
+	}
+	return runLoadtest(ctx, args, e)
+}
+
+// runWrites is `condcache loadtest writes`: pgdata starts a stack like
+// make run's, loadtest times bulk loads and clones through its writer.
+func runWrites(ctx context.Context, args []string, e config.Env) error {
+	o := loadtest.WritesOptions{Stdout: stdout, Progress: stderr}
+	t := &config.Table{Command: "condcache loadtest writes", Synopsis: "[flags]",
+		About: "Starts a stack like make run's (primary, streaming replica, Redis, writer, reader; fsync on) and times,\n" +
+			"per run, a bulk load through the writer's bulk_piov into a new GT, then a clone of that GT.",
+		Settings: []config.Setting{
+			{Flag: "rows", Default: "1000000", Help: "IOVs per bulk load (and per cloned GT)", Value: config.Int(&o.Rows)},
+			{Flag: "types", Default: "100", Help: "payload types: one list each per GT", Value: config.Int(&o.Types)},
+			{Flag: "batch", Default: "50000", Help: "IOVs per bulk_piov body", Value: config.Int(&o.Batch)},
+			{Flag: "runs", Default: "3", Help: "repetitions (the report gives their median)", Value: config.Int(&o.Runs)},
+		}}
+	if done, err := parseLoadtest(t, args, e); done {
+		return err
+	}
+	stack, err := pgdata.StartWriteStack(ctx, pgdata.WriteStackOptions{Settings: loadStackSettings, Progress: stderr})
+	if err != nil {
+		return err
+	}
+	_, err = loadtest.Writes(ctx, stack, o)
+	return err
+}
