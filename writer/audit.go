@@ -3,6 +3,7 @@ package writer
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -72,6 +73,9 @@ func summarizeBody(body []byte) any {
 	if len(body) == 0 {
 		return nil
 	}
+	if body[0] == '[' {
+		return summarizeArray(body)
+	}
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
 		return map[string]any{"bytes": len(body), "json": false}
@@ -93,6 +97,41 @@ func summarizeBody(body []byte) any {
 		out["keys"] = keys
 	}
 	return out
+}
+
+// summarizeArray is summarizeBody for an array: its length and its first
+// elements, cleaned. Only those are decoded: a bulk load's body has
+// hundreds of thousands of elements, and cleaning every string of it took
+// most of the writer's time (docs/design.md "Audit trail").
+func summarizeArray(body []byte) any {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	invalid := map[string]any{"bytes": len(body), "json": false}
+	if _, err := dec.Token(); err != nil {
+		return invalid
+	}
+	preview := []any{}
+	n := 0
+	for ; dec.More(); n++ {
+		if n < summaryBulkPreview {
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				return invalid
+			}
+			preview = append(preview, cleanJSON(v))
+			continue
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return invalid
+		}
+	}
+	if _, err := dec.Token(); err != nil { // ]
+		return invalid
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalid // trailing data
+	}
+	return map[string]any{"elements": n, "first": preview}
 }
 
 // cleanJSON cleans every string of a decoded JSON value.
