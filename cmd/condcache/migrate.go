@@ -2,26 +2,36 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"github.com/condcache/condcache/internal/config"
 	"github.com/condcache/condcache/internal/redact"
 	cdbsql "github.com/condcache/condcache/sql"
 )
 
-func migrateTable(primary *string) *config.Table {
-	return &config.Table{Command: "condcache migrate", Synopsis: "[-primary URL]",
-		About:    "Applies the schema migrations to the primary and exits.",
-		Settings: []config.Setting{primaryRow(primary, "PostgreSQL primary URL or keyword/value string")}}
+func migrateTable(primary *string, drop, restore *bool) *config.Table {
+	return &config.Table{Command: "condcache migrate", Synopsis: "[-primary URL] [-drop-reference-indexes | -restore-reference-indexes]",
+		About: "Applies the schema migrations to the primary and exits.",
+		Settings: []config.Setting{primaryRow(primary, "PostgreSQL primary URL or keyword/value string"),
+			{Flag: "drop-reference-indexes", Default: "false", Value: config.Bool(drop),
+				Help: "opt-in, after migrating: drop Nopayloaddb's covering_idx and foreign-key index on PayloadIOV,\nwhich condcache's indexes make redundant (faster bulk loads and clones; see docs/operations.md)"},
+			{Flag: "restore-reference-indexes", Default: "false", Value: config.Bool(restore),
+				Help: "after migrating: build those two indexes again"},
+		}}
 }
 
 func runMigrate(ctx context.Context, args []string, e config.Env) error {
 	var primary string
-	c, err := migrateTable(&primary).Parse(args, e, stderr)
+	var drop, restore bool
+	c, err := migrateTable(&primary, &drop, &restore).Parse(args, e, stderr)
 	if err != nil {
 		return err
 	}
 	if c.PrintConfig {
 		return printConfig(c)
+	}
+	if drop && restore {
+		return errors.New("migrate: -drop-reference-indexes and -restore-reference-indexes exclude each other")
 	}
 	logger := newLogger(dsnPassword(primary))
 	logger.Info("applying migrations", "primary", redact.DSN(primary))
@@ -29,5 +39,17 @@ func runMigrate(ctx context.Context, args []string, e config.Env) error {
 		return err
 	}
 	logger.Info("migrations applied")
+	switch {
+	case drop:
+		if err := cdbsql.DropReferenceIndexes(ctx, primary); err != nil {
+			return err
+		}
+		logger.Info("reference indexes dropped", "indexes", "covering_idx, PayloadIOV_payload_list_id_37321d74")
+	case restore:
+		if err := cdbsql.RestoreReferenceIndexes(ctx, primary); err != nil {
+			return err
+		}
+		logger.Info("reference indexes restored", "indexes", "covering_idx, PayloadIOV_payload_list_id_37321d74")
+	}
 	return nil
 }
