@@ -21,6 +21,7 @@ func runLoadtestCommand(ctx context.Context, args []string, e config.Env) error 
 // make run's, loadtest times bulk loads and clones through its writer.
 func runWrites(ctx context.Context, args []string, e config.Env) error {
 	o := loadtest.WritesOptions{Stdout: stdout, Progress: stderr}
+	so := pgdata.WriteStackOptions{Settings: loadStackSettings, Progress: stderr}
 	t := &config.Table{Command: "condcache loadtest writes", Synopsis: "[flags]",
 		About: "Starts a stack like make run's (primary, streaming replica, Redis, writer, reader; fsync on) and times,\n" +
 			"per run, a bulk load through the writer's bulk_piov into a new GT, then a clone of that GT.",
@@ -29,11 +30,12 @@ func runWrites(ctx context.Context, args []string, e config.Env) error {
 			{Flag: "types", Default: "100", Help: "payload types: one list each per GT", Value: config.Int(&o.Types)},
 			{Flag: "batch", Default: "50000", Help: "IOVs per bulk_piov body", Value: config.Int(&o.Batch)},
 			{Flag: "runs", Default: "3", Help: "repetitions (the report gives their median)", Value: config.Int(&o.Runs)},
+			{Flag: "drop-reference-indexes", Default: "false", Help: "first take the opt-in step of condcache migrate -drop-reference-indexes", Value: config.Bool(&so.DropReferenceIndexes)},
 		}}
 	if done, err := parseLoadtest(t, args, e); done {
 		return err
 	}
-	stack, err := pgdata.StartWriteStack(ctx, pgdata.WriteStackOptions{Settings: loadStackSettings, Progress: stderr})
+	stack, err := pgdata.StartWriteStack(ctx, so)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/condcache/condcache/internal/localstack"
+	cdbsql "github.com/condcache/condcache/sql"
 )
 
 // WriteStackOptions configures StartWriteStack.
@@ -17,6 +18,9 @@ type WriteStackOptions struct {
 	Settings map[string]string
 	// Progress receives progress messages; nil = os.Stderr.
 	Progress io.Writer
+	// DropReferenceIndexes takes the opt-in step of docs/operations.md
+	// "Reference indexes" before anything is measured.
+	DropReferenceIndexes bool
 }
 
 // WriteStack is the stack `condcache loadtest writes` measures
@@ -60,6 +64,11 @@ func StartWriteStack(ctx context.Context, o WriteStackOptions) (_ *WriteStack, e
 	}
 	if w.servers, err = w.stack.StartServers(ctx, localstack.ServerOptions{Binary: binary, Database: "writes"}); err != nil {
 		return nil, err
+	}
+	if o.DropReferenceIndexes {
+		if err := cdbsql.DropReferenceIndexes(ctx, w.stack.Primary.DSN("writes")); err != nil {
+			return nil, err
+		}
 	}
 	return w, nil
 }
