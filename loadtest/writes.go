@@ -34,6 +34,8 @@ type WritesOptions struct {
 	// Stdout receives the report, Progress the progress; nil = os.Stdout,
 	// os.Stderr.
 	Stdout, Progress io.Writer
+	// AfterRuns, if set, runs after the last run, before the stack stops.
+	AfterRuns func(ctx context.Context) error
 }
 
 // WriteRun is one repetition of Writes.
@@ -91,6 +93,11 @@ func Writes(ctx context.Context, stack WriteStack, o WritesOptions) ([]WriteRun,
 		runs = append(runs, run)
 	}
 	WriteWritesReport(stdout, o, runs)
+	if o.AfterRuns != nil {
+		if err := o.AfterRuns(ctx); err != nil {
+			return runs, err
+		}
+	}
 	return runs, nil
 }
 

@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"os"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/condcache/condcache/internal/localstack"
 	cdbsql "github.com/condcache/condcache/sql"
@@ -92,4 +97,63 @@ func (w *WriteStack) Stop() error {
 		errs = append(errs, os.RemoveAll(w.dir))
 	}
 	return errors.Join(errs...)
+}
+
+// GlobalTagsTimes are the latencies of the globalTags statement (every GT
+// with its counts), uncached, on the primary.
+type GlobalTagsTimes struct {
+	GTs, Rows          int64
+	P50Ms, P99Ms       float64 // condcache's statement (maintained counts)
+	RowP50Ms, RowP99Ms float64 // counting the rows, as before migration 012
+}
+
+// GlobalTags times n executions of the globalTags statement the readers
+// run, and n/10 (at least 3) of the same summary counting rows instead.
+func (w *WriteStack) GlobalTags(ctx context.Context, n int) (GlobalTagsTimes, error) {
+	var t GlobalTagsTimes
+	pool, err := pgxpool.New(ctx, w.stack.Primary.DSN("writes"))
+	if err != nil {
+		return t, err
+	}
+	defer pool.Close()
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM "GlobalTag"), (SELECT count(*) FROM "PayloadIOV")`).Scan(&t.GTs, &t.Rows); err != nil {
+		return t, err
+	}
+	if _, err := pool.Exec(ctx, `VACUUM ANALYZE`); err != nil {
+		return t, err
+	}
+	reader := cdbsql.NewReader(pool, nil, cdbsql.ReaderOptions{})
+	var times []time.Duration
+	for range n {
+		began := time.Now()
+		if _, err := reader.GlobalTagSummaries(ctx); err != nil {
+			return t, err
+		}
+		times = append(times, time.Since(began))
+	}
+	t.P50Ms, t.P99Ms = percentileMs(times, 0.5), percentileMs(times, 0.99)
+	times = times[:0]
+	for range max(3, n/10) {
+		began := time.Now()
+		if _, err := pool.Exec(ctx, rowCountingSummaries); err != nil {
+			return t, err
+		}
+		times = append(times, time.Since(began))
+	}
+	t.RowP50Ms, t.RowP99Ms = percentileMs(times, 0.5), percentileMs(times, 0.99)
+	return t, nil
+}
+
+// rowCountingSummaries is the GT summaries' counts as they were computed
+// before the maintained counts: every IOV of every GT counted.
+const rowCountingSummaries = `SELECT g.id,
+	(SELECT count(*) FROM "PayloadList" cl WHERE cl.global_tag_id = g.id),
+	(SELECT count(*) FROM "PayloadList" cl JOIN "PayloadIOV" ci ON ci.payload_list_id = cl.id WHERE cl.global_tag_id = g.id)
+	FROM "GlobalTag" g ORDER BY g.id`
+
+func percentileMs(d []time.Duration, q float64) float64 {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := min(len(s)-1, int(math.Ceil(q*float64(len(s))))-1)
+	return float64(s[max(i, 0)].Microseconds()) / 1000
 }
