@@ -111,19 +111,19 @@ func summarizeArray(body []byte) any {
 	}
 	preview := []any{}
 	n := 0
-	for ; dec.More(); n++ {
-		if n < summaryBulkPreview {
-			var v any
-			if err := dec.Decode(&v); err != nil {
-				return invalid
-			}
-			preview = append(preview, cleanJSON(v))
-			continue
-		}
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
+	for ; n < summaryBulkPreview && dec.More(); n++ {
+		var v any
+		if err := dec.Decode(&v); err != nil {
 			return invalid
 		}
+		preview = append(preview, cleanJSON(v))
+	}
+	if n == summaryBulkPreview {
+		rest, ok := countElements(body[dec.InputOffset():])
+		if !ok {
+			return invalid
+		}
+		return map[string]any{"elements": n + rest, "first": preview}
 	}
 	if _, err := dec.Token(); err != nil { // ]
 		return invalid
@@ -132,6 +132,41 @@ func summarizeArray(body []byte) any {
 		return invalid // trailing data
 	}
 	return map[string]any{"elements": n, "first": preview}
+}
+
+// countElements counts the elements of the rest of an array, rest
+// starting after an element (at its "," or the closing "]"), by their
+// separating commas at depth 0 outside strings: the summary's count, not a
+// validation (the handler parses the body itself, and nothing is audited
+// unless it accepts it). False when the brackets do not balance or
+// anything but space follows the closing "]".
+func countElements(rest []byte) (int, bool) {
+	n, depth, inString, escaped := 0, 0, false, false
+	for i, c := range rest {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			if depth == 0 {
+				return n, c == ']' && len(bytes.TrimSpace(rest[i+1:])) == 0
+			}
+			depth--
+		case c == ',' && depth == 0:
+			n++
+		}
+	}
+	return 0, false
 }
 
 // cleanJSON cleans every string of a decoded JSON value.

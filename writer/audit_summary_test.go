@@ -42,6 +42,12 @@ func TestSummarizeBulkBody(t *testing.T) {
 			t.Errorf("%s: summary %s", bad, got)
 		}
 	}
+	// Strings with brackets, commas and escaped quotes, nested values.
+	tricky := `[1,2,3,{"a":"x\\\"],[","b":[1,{"c":2}]},"],\\",[[],[]],4]`
+	got, _ = json.Marshal(summarizeBody([]byte(tricky)))
+	if !strings.Contains(string(got), `"elements":7`) {
+		t.Errorf("%s: summary %s", tricky, got)
+	}
 	got, _ = json.Marshal(summarizeBody([]byte(`[]`)))
 	if string(got) != `{"elements":0,"first":[]}` {
 		t.Errorf("empty array: %s", got)
