@@ -57,6 +57,20 @@ type LookupCache interface {
 	FillLookup(ctx context.Context, gt string, dict bool, res *LookupResult, body []byte) (stored bool, err error)
 }
 
+// FillRounds lets the readers sharing a cache share a burst's first
+// database queries of a GT (docs/design.md "Farm bursts"): one reader at a
+// time leads a round of a GT at a generation; the others wait for its
+// fill, then ask the cache again. Optional: a LookupCache may implement it.
+type FillRounds interface {
+	// LeadFill reports whether the caller leads the round of gt at
+	// generation (then it calls release once its answer is filled); false
+	// when another reader leads one. A cache that cannot tell says lead.
+	LeadFill(ctx context.Context, gt string, generation int64) (release func(), lead bool)
+	// AwaitFill returns when the round another reader leads has ended, or
+	// after a bound (a leader that died holds nobody for long).
+	AwaitFill(ctx context.Context, gt string, generation int64)
+}
+
 // CachedResponse is a cache's answer for a read other than the lookup.
 type CachedResponse struct {
 	State CacheState

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,7 +39,9 @@ const (
 
 // Options configures a Cache; zero fields take the defaults.
 type Options struct {
-	// URL is the Redis URL, e.g. redis://127.0.0.1:6379/0.
+	// URL is the Redis URL, e.g. redis://127.0.0.1:6379/0, or
+	// redis-sentinel://s1:26379,s2:26379,s3:26379/mymaster for the master
+	// Redis Sentinel names.
 	URL     string
 	Timeout time.Duration
 	TTL     time.Duration
@@ -47,6 +50,10 @@ type Options struct {
 	// LocalBytes bounds the reader's in-memory copies of answers (see
 	// local.go); 0 means DefaultLocalBytes, negative none.
 	LocalBytes int64
+	// Lease is, for a writer, the longest lease TTL of its readers: how
+	// long a write waits at most for a reader that does not acknowledge
+	// (lease.go; 0 = DefaultLease). Readers pass theirs to StartLeases.
+	Lease time.Duration
 	// Registerer receives the cache's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -61,6 +68,8 @@ type Cache struct {
 	o       Options
 	log     *slog.Logger
 	m       metrics
+	lease   atomic.Pointer[leases] // a reader's, once RunLeases runs
+	channel string                 // of the invalidation notices (lease.go)
 }
 
 var (
@@ -68,12 +77,9 @@ var (
 	_ condcache.Invalidator = (*Cache)(nil)
 )
 
-// New returns a Cache on the Redis at o.URL. It does not connect yet.
+// New returns a Cache on the Redis at o.URL (one server, or the master
+// that Redis Sentinel names: see CheckURL). It does not connect yet.
 func New(o Options) (*Cache, error) {
-	ropts, err := redis.ParseURL(o.URL)
-	if err != nil {
-		return nil, fmt.Errorf("cache: bad Redis URL: %w", err)
-	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
@@ -97,18 +103,15 @@ func New(o Options) (*Cache, error) {
 	// client's own timeouts only cap those deadlines, so they are set to
 	// the longer one: a client-wide 50 ms read timeout would also cut the
 	// writer's marks short under load, and refuse writes for nothing.
-	wt := writeTimeout(o.Timeout)
-	ropts.DialTimeout = wt
-	ropts.ReadTimeout = wt
-	ropts.WriteTimeout = wt
-	ropts.PoolTimeout = wt
-	ropts.MaxRetries = -1
-	ropts.ContextTimeoutEnabled = true
+	rdb, err := newClient(o.URL, writeTimeout(o.Timeout))
+	if err != nil {
+		return nil, fmt.Errorf("cache: bad Redis URL: %w", err)
+	}
 	if o.LocalBytes == 0 {
 		o.LocalBytes = DefaultLocalBytes
 	}
-	c := &Cache{rdb: redis.NewClient(ropts), o: o, log: o.Logger, m: newMetrics(o.Registerer),
-		local: newLocal(o.LocalBytes, o.TTL)}
+	c := &Cache{rdb: rdb, o: o, log: o.Logger, m: newMetrics(o.Registerer),
+		local: newLocal(o.LocalBytes, o.TTL), channel: invalidationChannel + ":" + strconv.Itoa(rdb.Options().DB)}
 	c.breaker = gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
 		Name:        "redis",
 		MaxRequests: 1,
@@ -172,13 +175,19 @@ func shapeByte(dict bool) byte {
 func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, dict bool) (condcache.CachedLookup, error) {
 	var out condcache.CachedLookup
 	k := at.CombKey()
-	if v, marks, ok := c.local.find(gt, k, dict); ok {
+	if v, marks, confirmed, ok := c.local.find(gt, k, dict); ok {
+		if confirmed && c.lease.Load().active() {
+			c.m.results.WithLabelValues("lease_hit").Inc()
+			return v, nil
+		}
+		version, epoch := c.local.version(gt)
 		st := c.checkState(ctx, gt)
 		switch {
 		case st.err != nil:
 			c.m.results.WithLabelValues("error").Inc()
 			return out, st.err
 		case st.state == condcache.CacheMiss && st.gen == v.Generation && st.marks == marks:
+			c.local.confirm(gt, st.gen, st.marks, version, epoch)
 			c.m.results.WithLabelValues("local_hit").Inc()
 			return v, nil
 		case st.state != condcache.CacheMiss:
@@ -187,6 +196,7 @@ func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, di
 		}
 		c.local.dropOlder(gt, st.gen, st.marks) // moved on: read Redis afresh
 	}
+	version, epoch := c.local.version(gt)
 	gen, w, v := genKeys(gt)
 	pointHex := string(k.AppendHex(nil))
 	shape := string(shapeByte(dict))
@@ -215,7 +225,9 @@ func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, di
 		case err != nil:
 			return condcache.CachedLookup{}, err
 		default:
-			c.copyHit(gt, dict, out, r.str(1), r.str(2))
+			if marks, ok := c.copyHit(gt, dict, out, r.str(1), r.str(2)); ok {
+				c.local.confirm(gt, r.gen, marks, version, epoch)
+			}
 		}
 	}
 	c.m.results.WithLabelValues(stateLabels[out.State]).Inc()
@@ -225,20 +237,23 @@ func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, di
 // copyHit keeps a local copy of a hit read from Redis, under the window
 // its member names (shape byte + two 32-hex-digit keys), taken after the
 // GT's marks-th mark.
-func (c *Cache) copyHit(gt string, dict bool, hit condcache.CachedLookup, member, marks string) {
+func (c *Cache) copyHit(gt string, dict bool, hit condcache.CachedLookup, member, marks string) (int64, bool) {
 	m, err := strconv.ParseInt(marks, 10, 64)
 	if err != nil || len(member) != 65 {
-		return
+		return 0, false
 	}
 	from, err1 := condcache.ParseCombKeyHex(member[1:33])
 	until, err2 := condcache.ParseCombKeyHex(member[33:])
-	if err1 == nil && err2 == nil {
-		c.local.put(gt, dict, from, until, hit, m)
+	if err1 != nil || err2 != nil {
+		return 0, false
 	}
+	c.local.put(gt, dict, from, until, hit, m)
+	return m, true
 }
 
 // FillLookup implements condcache.LookupCache.
 func (c *Cache) FillLookup(ctx context.Context, gt string, dict bool, res *condcache.LookupResult, body []byte) (bool, error) {
+	version, epoch := c.local.version(gt)
 	gen, w, v := genKeys(gt)
 	member := make([]byte, 0, 65)
 	member = append(member, shapeByte(dict))
@@ -263,6 +278,7 @@ func (c *Cache) FillLookup(ctx context.Context, gt string, dict bool, res *condc
 			Window: res.Window, Digest: res.Digest, NoticeSummary: res.NoticeSummary, Answering: answering(res.Rows),
 			Body: value[len(value)-len(body):]}
 		c.local.put(gt, dict, res.Window.From, res.Window.Until, copied, stored-1)
+		c.local.confirm(gt, res.Generation, stored-1, version, epoch)
 	default:
 		c.m.fills.WithLabelValues("skipped").Inc()
 	}
@@ -277,11 +293,11 @@ func writeTimeout(timeout time.Duration) time.Duration { return max(10*timeout, 
 
 // Mark implements condcache.Invalidator. It bypasses the breaker: a write
 // must know whether this very call reached Redis.
-func (c *Cache) Mark(ctx context.Context, invs []condcache.Invalidation) error {
-	ctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
+func (c *Cache) Mark(parent context.Context, invs []condcache.Invalidation) error {
+	ctx, cancel := context.WithTimeout(parent, c.writeTimeout())
 	defer cancel()
 	deadline := strconv.FormatInt(time.Now().Add(c.o.MarkTTL).UnixMilli(), 10)
-	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	cmds, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, inv := range invs {
 			generation := strconv.FormatInt(inv.Generation, 10)
 			if inv.GlobalTag == condcache.AllScope {
@@ -289,13 +305,27 @@ func (c *Cache) Mark(ctx context.Context, invs []condcache.Invalidation) error {
 				continue
 			}
 			gen, w, v := genKeys(inv.GlobalTag)
-			markScript.Eval(ctx, p, []string{gen, w, v, responsesKey(inv.GlobalTag)}, generation, deadline)
+			markScript.Eval(ctx, p, []string{gen, w, v, responsesKey(inv.GlobalTag), noticeCounterKey}, generation, deadline, inv.GlobalTag, c.channel)
 		}
 		return nil
 	})
 	if err != nil {
 		c.m.invalidations.WithLabelValues("mark_failed").Add(float64(len(invs)))
 		return fmt.Errorf("cache: mark: %w", err)
+	}
+	var notice int64
+	for _, cmd := range cmds {
+		if n, err := cmd.(*redis.Cmd).Int64(); err == nil {
+			notice = max(notice, n)
+		}
+	}
+	// Readers' leased copies of these GTs must be gone before the write
+	// can be acknowledged (docs/design.md "Leases").
+	if notice > 0 {
+		if err := c.awaitLeases(parent, notice); err != nil {
+			c.m.invalidations.WithLabelValues("mark_failed").Add(float64(len(invs)))
+			return fmt.Errorf("cache: mark: %w", err)
+		}
 	}
 	c.m.invalidations.WithLabelValues("marked").Add(float64(len(invs)))
 	return nil
@@ -348,7 +378,8 @@ func (c *Cache) publish(ctx context.Context, invs []condcache.Invalidation, toke
 				continue
 			}
 			gen, w, v := genKeys(inv.GlobalTag)
-			publishScript.Eval(ctx, p, []string{epochKey, resyncKey, gen, w, v, responsesKey(inv.GlobalTag)}, generation, token)
+			publishScript.Eval(ctx, p, []string{epochKey, resyncKey, gen, w, v, responsesKey(inv.GlobalTag), noticeCounterKey},
+				generation, token, inv.GlobalTag, c.channel)
 		}
 		return nil
 	})
@@ -364,11 +395,11 @@ func (c *Cache) publish(ctx context.Context, invs []condcache.Invalidation, toke
 }
 
 // Synced reports whether Redis holds the epoch, that is, every GT's
-// generation (false after a restart, until Resync).
+// generation (false after a restart or a failover, until Resync).
 func (c *Cache) Synced(ctx context.Context) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
 	defer cancel()
-	n, err := c.rdb.Exists(ctx, epochKey).Result()
+	n, err := syncedScript.Run(ctx, c.rdb, []string{epochKey}).Int64()
 	return n == 1, err
 }
 
@@ -379,7 +410,7 @@ func (c *Cache) Synced(ctx context.Context) (bool, error) {
 func (c *Cache) Resync(ctx context.Context, generations func(context.Context) ([]condcache.Invalidation, error)) error {
 	token := newToken()
 	sctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
-	err := c.rdb.Set(sctx, resyncKey, token, c.o.MarkTTL).Err()
+	err := startResyncScript.Run(sctx, c.rdb, []string{resyncKey}, token, c.o.MarkTTL.Milliseconds()).Err()
 	cancel()
 	if err != nil {
 		return fmt.Errorf("cache: resync: %w", err)
@@ -400,7 +431,7 @@ func (c *Cache) Resync(ctx context.Context, generations func(context.Context) ([
 		return fmt.Errorf("cache: resync: %w", err)
 	}
 	if n < 0 {
-		return errors.New("cache: resync: Redis restarted during the resync")
+		return errors.New("cache: resync: Redis restarted or failed over during the resync")
 	}
 	c.m.resyncs.Inc()
 	return nil

@@ -67,10 +67,14 @@
 //     before it is acknowledged; if Redis cannot take the mark, the write is
 //     refused before commit (point 3). A publish that fails after commit
 //     leaves the mark in place and the outbox row for the relay.
-//   - Readers trust Redis only while cc:epoch exists. Redis runs without
-//     persistence, so a restarted Redis is empty: no epoch, every read goes
-//     to the latest state and nothing is stored until Resync has published
-//     every GT's generation from the database (read after the restart).
+//   - Readers trust Redis only while cc:epoch exists and holds the
+//     server's own master replication ID (set by Resync). Redis runs
+//     without persistence, so a restarted Redis is empty: no epoch, every
+//     read goes to the latest state and nothing is stored until Resync has
+//     published every GT's generation from the database (read after the
+//     restart). A replica promoted by a failover holds its old master's
+//     epoch, which names another replication ID: it is unknown too, until
+//     a Resync on it (docs/design.md "Redis failover").
 //     Publishes are accepted only while the epoch or a resync exists, and
 //     never lower a generation.
 //   - Generations come from one database sequence and are kept per name

@@ -34,6 +34,12 @@ type localGT struct {
 	dicts []localEntry
 	bytes int64
 	used  uint64 // clock of the last hit, for eviction
+	// confirmed: Redis said (gen, marks) is current at a moment when the
+	// GT's version was version and the subscription epoch epoch: while
+	// both hold, a reader with an active lease serves the copies without
+	// asking (lease.go).
+	confirmed      bool
+	version, epoch uint64
 }
 
 type localEntry struct {
@@ -52,23 +58,31 @@ type local struct {
 	max   int64
 	ttl   time.Duration
 	clock uint64
+	// versions counts the notices received per GT, and epoch the
+	// subscriptions (lease.go): a confirmation is void once either moved.
+	versions map[string]uint64
+	epoch    uint64
 }
+
+// maxVersions bounds the notice counts kept; past it they start over in a
+// new epoch, which voids every confirmation.
+const maxVersions = 1 << 20
 
 // newLocal keeps up to maxBytes of copies, each for at most ttl (the cache
 // TTL, which caps how long anything missed can be served, holds for the
 // copies too).
 func newLocal(maxBytes int64, ttl time.Duration) *local {
-	return &local{gts: map[string]*localGT{}, max: maxBytes, ttl: ttl}
+	return &local{gts: map[string]*localGT{}, max: maxBytes, ttl: ttl, versions: map[string]uint64{}}
 }
 
 // find returns the copy covering at, if any, with the GT's mark count when
-// it was taken.
-func (l *local) find(gt string, at condcache.CombKey, dict bool) (condcache.CachedLookup, int64, bool) {
+// it was taken, and whether its confirmation still holds (lease.go).
+func (l *local) find(gt string, at condcache.CombKey, dict bool) (v condcache.CachedLookup, marks int64, confirmed, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	g := l.gts[gt]
 	if g == nil {
-		return condcache.CachedLookup{}, 0, false
+		return condcache.CachedLookup{}, 0, false, false
 	}
 	entries := g.rows
 	if dict {
@@ -82,12 +96,53 @@ func (l *local) find(gt string, at condcache.CombKey, dict bool) (condcache.Cach
 		i++
 	}
 	if i == 0 || compareKeys(entries[i-1].until, at) <= 0 || entries[i-1].expires < time.Now().UnixNano() {
-		return condcache.CachedLookup{}, 0, false
+		return condcache.CachedLookup{}, 0, false, false
 	}
 	l.clock++
 	g.used = l.clock
 	entries[i-1].used = l.clock
-	return entries[i-1].value, g.marks, true
+	confirmed = g.confirmed && g.version == l.versions[gt] && g.epoch == l.epoch
+	return entries[i-1].value, g.marks, confirmed, true
+}
+
+// version returns the GT's notice count and the epoch, to be taken before
+// asking Redis for a confirmation.
+func (l *local) version(gt string) (version, epoch uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.versions[gt], l.epoch
+}
+
+// confirm records that Redis, asked after version(gt) returned (version,
+// epoch), said (gen, marks) is the GT's current state: unless a notice or
+// a new subscription came since, the GT's copies of that state are
+// confirmed.
+func (l *local) confirm(gt string, gen, marks int64, version, epoch uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g := l.gts[gt]
+	if g == nil || g.gen != gen || g.marks != marks || l.versions[gt] != version || l.epoch != epoch {
+		return
+	}
+	g.confirmed, g.version, g.epoch = true, version, epoch
+}
+
+// invalidate counts a notice about gt: its confirmation is void.
+func (l *local) invalidate(gt string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.versions[gt]; !ok && len(l.versions) >= maxVersions {
+		clear(l.versions)
+		l.epoch++
+	}
+	l.versions[gt]++
+}
+
+// newEpoch voids every confirmation (notices may have been missed).
+func (l *local) newEpoch() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.epoch++
 }
 
 // put keeps a copy of v (State CacheHit, generation v.Generation), taken

@@ -23,26 +23,26 @@ func TestLocalFindByWindow(t *testing.T) {
 		at   int64
 		want string
 	}{{-100, "Z"}, {4, "Z"}, {5, ""}, {9, ""}, {10, "A"}, {19, "A"}, {20, "B"}, {29, "B"}, {30, ""}, {1000, ""}} {
-		got, _, ok := l.find("G", key(tc.at), false)
+		got, _, _, ok := l.find("G", key(tc.at), false)
 		if string(got.Body) != tc.want || ok != (tc.want != "") {
 			t.Errorf("at %d: %q %v, want %q", tc.at, got.Body, ok, tc.want)
 		}
 	}
-	if got, _, _ := l.find("G", key(15), true); string(got.Body) != "dict" {
+	if got, _, _, _ := l.find("G", key(15), true); string(got.Body) != "dict" {
 		t.Errorf("dict shape: %q", got.Body)
 	}
-	if _, _, ok := l.find("H", key(15), false); ok {
+	if _, _, _, ok := l.find("H", key(15), false); ok {
 		t.Error("another GT found G's copy")
 	}
 	// A newer generation replaces the GT's copies; an older one is ignored.
 	newer := v("new")
 	newer.Generation = 4
 	l.put("G", false, key(40), key(50), newer, 1)
-	if _, _, ok := l.find("G", key(15), false); ok {
+	if _, _, _, ok := l.find("G", key(15), false); ok {
 		t.Error("a copy of generation 3 survived one of generation 4")
 	}
 	l.put("G", false, key(10), key(20), v("old"), 1)
-	if _, _, ok := l.find("G", key(15), false); ok {
+	if _, _, _, ok := l.find("G", key(15), false); ok {
 		t.Error("a late copy of an older generation was kept")
 	}
 }
@@ -66,10 +66,10 @@ func TestLocalStaysWithinBudget(t *testing.T) {
 	l2.put("used", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body}, 1)
 	l2.find("old", key(0), false)
 	l2.put("new", false, key(0), key(1), condcache.CachedLookup{Generation: 1, Body: body}, 1)
-	if _, _, ok := l2.find("old", key(0), false); !ok {
+	if _, _, _, ok := l2.find("old", key(0), false); !ok {
 		t.Error("the GT used last was evicted instead of the least recently used")
 	}
-	if _, _, ok := l2.find("used", key(0), false); ok {
+	if _, _, _, ok := l2.find("used", key(0), false); ok {
 		t.Error("the least recently used GT was kept over budget")
 	}
 }
@@ -85,10 +85,10 @@ func TestLocalTrimsASingleLargeGT(t *testing.T) {
 			t.Fatalf("after %d puts: %d bytes held, budget %d", i+1, l.bytes, l.max)
 		}
 	}
-	if _, _, ok := l.find("G", key(0), false); !ok {
+	if _, _, _, ok := l.find("G", key(0), false); !ok {
 		t.Error("the hottest entry was evicted")
 	}
-	if _, _, ok := l.find("G", key(198), false); !ok {
+	if _, _, _, ok := l.find("G", key(198), false); !ok {
 		t.Error("the newest entry was evicted")
 	}
 	if n := len(l.gts["G"].rows); n < 5 {
@@ -103,27 +103,27 @@ func TestLocalCopyExpires(t *testing.T) {
 		const ttl = time.Minute
 		l := newLocal(1<<20, ttl)
 		l.put("G", false, key(0), key(10), condcache.CachedLookup{Generation: 1, Body: []byte("x")}, 1)
-		if _, _, ok := l.find("G", key(5), false); !ok {
+		if _, _, _, ok := l.find("G", key(5), false); !ok {
 			t.Fatal("fresh copy not found")
 		}
 		time.Sleep(ttl - time.Millisecond)
-		if _, _, ok := l.find("G", key(5), false); !ok {
+		if _, _, _, ok := l.find("G", key(5), false); !ok {
 			t.Fatal("a copy younger than the TTL was not served")
 		}
 		time.Sleep(2 * time.Millisecond)
-		if _, _, ok := l.find("G", key(5), false); ok {
+		if _, _, _, ok := l.find("G", key(5), false); ok {
 			t.Error("a copy older than the TTL was served")
 		}
 		l.put("G", false, key(0), key(10), condcache.CachedLookup{Generation: 1, Body: []byte("y")}, 1)
-		if got, _, ok := l.find("G", key(5), false); !ok || string(got.Body) != "y" {
+		if got, _, _, ok := l.find("G", key(5), false); !ok || string(got.Body) != "y" {
 			t.Errorf("a refilled copy: %q %v", got.Body, ok)
 		}
 		time.Sleep(ttl - time.Millisecond)
-		if _, _, ok := l.find("G", key(5), false); !ok {
+		if _, _, _, ok := l.find("G", key(5), false); !ok {
 			t.Error("a refilled copy expired with the copy it replaced")
 		}
 		time.Sleep(2 * time.Millisecond)
-		if _, _, ok := l.find("G", key(5), false); ok {
+		if _, _, _, ok := l.find("G", key(5), false); ok {
 			t.Error("a refilled copy outlived the TTL")
 		}
 	})

@@ -9,6 +9,9 @@ type metrics struct {
 	invalidations *prometheus.CounterVec
 	resyncs       prometheus.Counter
 	breakerOpen   prometheus.Gauge
+	leaseWait     prometheus.Histogram
+	leaseTimeouts prometheus.Counter
+	leaseLost     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
@@ -37,9 +40,23 @@ func newMetrics(reg prometheus.Registerer) metrics {
 			Name: "condcache_cache_breaker_open",
 			Help: "1 while the Redis circuit breaker keeps Redis out of the request path.",
 		}),
+		leaseWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "condcache_cache_lease_wait_seconds",
+			Help:    "How long a write waited for the readers' leases (acknowledged or expired) after its marks.",
+			Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5},
+		}),
+		leaseTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "condcache_cache_lease_timeouts_total",
+			Help: "Writes that waited a reader's lease out (the reader did not acknowledge: paused, partitioned or dead).",
+		}),
+		leaseLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "condcache_cache_lease_lost_total",
+			Help: "Times a reader lost its invalidation subscription (its lease stops until it resubscribes).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.results, m.responses, m.fills, m.invalidations, m.resyncs, m.breakerOpen)
+		reg.MustRegister(m.results, m.responses, m.fills, m.invalidations, m.resyncs, m.breakerOpen,
+			m.leaseWait, m.leaseTimeouts, m.leaseLost)
 	}
 	return m
 }

@@ -23,7 +23,7 @@ type DriveOptions struct {
 	Rates     []float64 // open-loop sweep
 	Duration  time.Duration
 	Warmup    time.Duration
-	Compare   string // a second target, or "static"
+	Compare   string // a second target, "static" or "nginx-ttl"
 	Slices    int
 	Out       string // report directory; "" = reports/<time>
 	Prewarm   bool
@@ -67,7 +67,9 @@ func Drive(ctx context.Context, o DriveOptions) error {
 	case "browse":
 		w = Browse{GlobalTag: o.GlobalTag}
 	case "mixed":
-		w = NewMixed(Reco{GlobalTag: o.GlobalTag, Runs: rr}, NewClient(o.Target), o.WriteRate)
+		m := NewMixed(Reco{GlobalTag: o.GlobalTag, Runs: rr}, NewClient(o.Target), o.WriteRate)
+		m.Probes = []*Client{NewClient(o.Target)}
+		w = m
 	default:
 		return fmt.Errorf("unknown workload %q (%s)", o.Workload, strings.Join(Workloads, ", "))
 	}
@@ -85,18 +87,27 @@ func Drive(ctx context.Context, o DriveOptions) error {
 		}
 		rep.Results = results
 	case o.Compare != "":
-		other := o.Compare
-		if other == "static" {
-			st, err := StartStaticLike(o.Target, w)
+		other, err := compareTarget(o.Compare, o.Target, w)
+		if err != nil {
+			return err
+		}
+		defer other.Close()
+		results, err := Compare(ctx, ro, []string{other.URL, o.Target}, o.Slices)
+		if err != nil {
+			return err
+		}
+		// After the throughput slices (a write invalidates the GT):
+		// how many answers right after a write miss it, through each
+		// target that can be written through.
+		for i, target := range []string{other.URL, o.Target} {
+			if i == 0 && !other.writable {
+				continue
+			}
+			st, err := MeasureStaleness(ctx, NewClient(target), target, StalenessRounds)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			other = st.URL
-		}
-		results, err := Compare(ctx, ro, []string{other, o.Target}, o.Slices)
-		if err != nil {
-			return err
+			results[i].Stale = &st
 		}
 		rep.AddCompared(results)
 	default:
@@ -133,4 +144,45 @@ func Freshness(ctx context.Context, o FreshnessOptions, stdout io.Writer) error 
 		return errors.New("freshness check failed")
 	}
 	return nil
+}
+
+// StalenessRounds is how many write-then-read rounds a comparison makes
+// per target.
+const StalenessRounds = 100
+
+// comparison is the other target of a side-by-side run.
+type comparison struct {
+	URL string
+	// writable: writes sent to it reach the writer (a server, or a cache
+	// in front of one), so its staleness after a write can be measured.
+	writable bool
+	close    func() error
+}
+
+func (c comparison) Close() error {
+	if c.close == nil {
+		return nil
+	}
+	return c.close()
+}
+
+// compareTarget starts what -compare names: "static" (a fasthttp reply of
+// the target's first answer), "nginx-ttl" (nginx caching target for 300 s,
+// as sites deploy in front of the reference), or a URL.
+func compareTarget(name, target string, w Workload) (comparison, error) {
+	switch name {
+	case "static":
+		st, err := StartStaticLike(target, w)
+		if err != nil {
+			return comparison{}, err
+		}
+		return comparison{URL: st.URL, close: st.Close}, nil
+	case "nginx-ttl":
+		n, err := StartNginxTTL(target, 300*time.Second)
+		if err != nil {
+			return comparison{}, err
+		}
+		return comparison{URL: n.URL, writable: true, close: n.Close}, nil
+	}
+	return comparison{URL: name, writable: true}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,8 +17,16 @@ import (
 // Runs.First + j·WriteStride; every read checks that its answer for that
 // type reflects every write acknowledged before the read was sent (else
 // the read counts as a "stale" error). Make it with NewMixed.
+//
+// With Probes, right after each acknowledged write one lookup per probe
+// (a reader's client) asks the write's run again and again until the
+// answer shows it: the time from the acknowledgement to that answer is the
+// write's visibility through that reader (visible_p50_ms, visible_p99_ms,
+// visible_max_ms; visible_late counts probes whose first answer missed it,
+// which the freshness contract says never happens).
 type Mixed struct {
 	Reco
+	Probes      []*Client
 	writer      *Client
 	writeRate   float64
 	writeStride int64
@@ -26,6 +35,10 @@ type Mixed struct {
 
 	acked         atomic.Int64 // index of the newest acknowledged write, -1 none
 	writes, fails atomic.Int64
+
+	visMu   sync.Mutex
+	visible []time.Duration // per probe of a write: acknowledgement → answer showing it
+	late    int             // probes whose first answer did not show the write
 }
 
 // NewMixed returns a Mixed workload reading like reads and writing through
@@ -54,6 +67,7 @@ func (m *Mixed) Start(ctx context.Context) (stop func() (map[string]float64, err
 	m.acked.Store(-1)
 	m.writes.Store(0)
 	m.fails.Store(0)
+	m.visible, m.late = nil, 0
 	if err := m.writer.CreatePayloadType(ctx, m.typ); err != nil {
 		return nil, err
 	}
@@ -76,6 +90,7 @@ func (m *Mixed) Start(ctx context.Context) (stop func() (map[string]float64, err
 			}
 			m.writes.Add(1)
 			m.acked.Store(j)
+			m.probe(ctx, j, iov.URL)
 			if !sleep(ctx, interval-time.Since(began)) {
 				return
 			}
@@ -84,8 +99,62 @@ func (m *Mixed) Start(ctx context.Context) (stop func() (map[string]float64, err
 	return func() (map[string]float64, error) {
 		cancel()
 		wg.Wait()
-		return map[string]float64{"writes": float64(m.writes.Load()), "write_errors": float64(m.fails.Load())}, nil
+		out := map[string]float64{"writes": float64(m.writes.Load()), "write_errors": float64(m.fails.Load())}
+		m.visibility(out)
+		return out, nil
 	}, nil
+}
+
+// probe measures write j's visibility through every probe, concurrently.
+func (m *Mixed) probe(ctx context.Context, j int64, url string) {
+	if len(m.Probes) == 0 {
+		return
+	}
+	acked := time.Now()
+	path := fmt.Sprintf("payloadiovs/?gtName=%s&majorIOV=%d&minorIOV=0", m.GlobalTag, m.start(j))
+	want := []byte(`"` + url + `"`)
+	var wg sync.WaitGroup
+	for _, c := range m.Probes {
+		wg.Go(func() {
+			for first := true; ctx.Err() == nil; first = false {
+				res, err := c.Get(ctx, path)
+				if err == nil && res.Status == 200 && bytes.Contains(res.Body, want) {
+					m.visMu.Lock()
+					m.visible = append(m.visible, time.Since(acked))
+					m.visMu.Unlock()
+					return
+				}
+				if first {
+					m.visMu.Lock()
+					m.late++
+					m.visMu.Unlock()
+				}
+				if !sleep(ctx, time.Millisecond) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// visibility adds the probes' figures to out.
+func (m *Mixed) visibility(out map[string]float64) {
+	m.visMu.Lock()
+	defer m.visMu.Unlock()
+	if len(m.Probes) == 0 {
+		return
+	}
+	out["visible_late"] = float64(m.late)
+	if len(m.visible) == 0 {
+		return
+	}
+	d := slices.Clone(m.visible)
+	slices.Sort(d)
+	at := func(q float64) float64 {
+		return float64(d[min(len(d)-1, int(q*float64(len(d))))].Microseconds()) / 1000
+	}
+	out["visible_p50_ms"], out["visible_p99_ms"], out["visible_max_ms"] = at(0.5), at(0.99), float64(d[len(d)-1].Microseconds())/1000
 }
 
 func (m *Mixed) NewSource(seed uint64) Source {

@@ -83,19 +83,22 @@ func (r *Report) AddBaseline(base, other *Result) {
 // WriteText prints the results as a table, then the ratios.
 func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tworkload\tmode\tconns\toffered/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tfailed\tMB\tcache hits\t")
+	fmt.Fprintln(tw, "target\tworkload\tmode\tconns\toffered/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tfailed\tMB\tcache hits\tstale\t")
 	for _, res := range r.Results {
-		offered, hits := "-", "-"
+		offered, hits, stale := "-", "-", "-"
+		if res.Stale != nil {
+			stale = res.Stale.String()
+		}
 		if res.OfferedRate > 0 {
 			offered = fmt.Sprintf("%.0f", res.OfferedRate)
 		}
 		if res.CacheHitRatio != nil {
 			hits = fmt.Sprintf("%.1f%%", 100**res.CacheHitRatio)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.0f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t%.1f\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.0f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t%.1f\t%s\t%s\t\n",
 			res.Target, res.Workload, res.Mode, res.Connections, offered, res.Throughput,
 			res.Latency.P50, res.Latency.P90, res.Latency.P99, res.Latency.P999, res.Latency.Max,
-			failures(res), float64(res.Bytes)/1e6, hits)
+			failures(res), float64(res.Bytes)/1e6, hits, stale)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -57,6 +57,9 @@ type Result struct {
 	// CacheHitRatio is the share of lookups the target answered from its
 	// cache during the run, read from its /metrics (nil when it has none).
 	CacheHitRatio *float64 `json:"cache_hit_ratio,omitempty"`
+	// Stale, when measured (MeasureStaleness), is how many lookups right
+	// after an acknowledged write did not show it.
+	Stale *Staleness `json:"stale_after_write,omitempty"`
 	// Extra holds a workload's own figures (mixed: writes, write_errors).
 	Extra map[string]float64 `json:"extra,omitempty"`
 

@@ -119,6 +119,36 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 	sctx, cancel := s.serviceContext()
 	defer cancel()
 	hit, ok, need, known := s.fromCache(sctx, gt, p.at, p.dict)
+	// A miss at a known generation waits for a round of the GT's misses in
+	// progress, then asks again (burst.go).
+	for waited := 0; !ok && known > 0; waited++ {
+		if waited == maxBurstRounds {
+			break
+		}
+		k := missKey{gt, known}
+		round, lead := s.misses.enter(k)
+		if !lead {
+			if err := wait(sctx, round); err != nil {
+				return err
+			}
+		} else {
+			// This reader's leader; across readers, one leads at a time.
+			rounds, shared := s.cfg.Cache.(condcache.FillRounds)
+			if !shared {
+				defer s.misses.done(k, round)
+				break
+			}
+			release, leadAll := rounds.LeadFill(sctx, gt, known)
+			if leadAll {
+				defer release()
+				defer s.misses.done(k, round)
+				break
+			}
+			rounds.AwaitFill(sctx, gt, known)
+			s.misses.done(k, round)
+		}
+		hit, ok, need, known = s.fromCache(sctx, gt, p.at, p.dict)
+	}
 	if ok {
 		writeLookup(ctx, hit.Generation, true, hit.Status, hit.Window, hit.Digest, hit.NoticeSummary, hit.Body, false)
 		return nil

@@ -191,6 +191,7 @@ type Server struct {
 
 	timeoutWaiters atomic.Int64 // GET timeout calls in progress
 	notices        noticeMemo   // candidate notices per GT and generation
+	misses         missRounds   // rounds of a burst's misses (burst.go)
 }
 
 // New returns a reader serving svc. It panics if the route table has a GET

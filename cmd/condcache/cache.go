@@ -23,7 +23,7 @@ func (f *cacheSettings) open(reg prometheus.Registerer, logger *slog.Logger) (*c
 		local = -1 // none
 	}
 	redis.SetLogger(redisLogger{logger})
-	c, err := cache.New(cache.Options{URL: f.url, Timeout: f.timeout, TTL: f.ttl, LocalBytes: local, Registerer: reg, Logger: logger})
+	c, err := cache.New(cache.Options{URL: f.url, Timeout: f.timeout, TTL: f.ttl, LocalBytes: local, Lease: f.lease, Registerer: reg, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %s", redact.DSN(f.url), redact.Values(redisPassword(f.url))(err.Error()))
 	}

@@ -38,10 +38,11 @@ func commandTables() map[string]struct {
 			func(args []string, e config.Env) error { _, _, err := loadWriter(args, e); return err }},
 		"reader": {func() *config.Table { return readerTable(&readerSettings{}) },
 			func(args []string, e config.Env) error { _, _, err := loadReader(args, e); return err }},
-		"migrate": {func() *config.Table { var p string; var d, r bool; return migrateTable(&p, &d, &r) }, nil},
-		"check":   {func() *config.Table { return checkTable(&checkSettings{}) }, nil},
-		"export":  {func() *config.Table { return exportTable(&exportSettings{}) }, nil},
-		"verify":  {func() *config.Table { return verifyTable(&verifySettings{}) }, nil},
+		"migrate":     {func() *config.Table { var p string; var d, r bool; return migrateTable(&p, &d, &r) }, nil},
+		"check":       {func() *config.Table { return checkTable(&checkSettings{}) }, nil},
+		"export":      {func() *config.Table { return exportTable(&exportSettings{}) }, nil},
+		"verify":      {func() *config.Table { return verifyTable(&verifySettings{}) }, nil},
+		"healthcheck": {func() *config.Table { return healthcheckTable(&healthSettings{}) }, nil},
 		"run": {func() *config.Table {
 			var o localstack.RunOptions
 			var demo bool
@@ -114,6 +115,7 @@ func variableCases(t *testing.T) map[string]variableCase {
 		"CONDCACHE_REDIS_TIMEOUT":        {good: "20ms", bad: "20"},
 		"CONDCACHE_CACHE_TTL":            {good: "30m", bad: "1 hour"},
 		"CONDCACHE_CACHE_LOCAL_MB":       {good: "0", bad: "256MB"},
+		"CONDCACHE_CACHE_LEASE":          {good: "0s", bad: "1 second"},
 		"CDB_IOV_MODE":                   {good: "discrete", bad: "sometimes"},
 		"CDB_AUTH_CLASS":                 {good: "cdb_rest.authentication.CustomJWTAuthentication", bad: "ldap"},
 		"JWT_SECRET":                     {good: "a-real-secret"},
@@ -145,6 +147,8 @@ func variableCases(t *testing.T) map[string]variableCase {
 		"CONDCACHE_SQLITE":               {good: "site.sqlite"},
 		"CONDCACHE_EXPORT_DIR":           {good: "/var/tmp"},
 		"CONDCACHE_URL":                  {good: "http://reader.example:8000", bad: "reader:8000"},
+		"CONDCACHE_HEALTHCHECK_URL":      {good: "http://127.0.0.1:8001/healthz", bad: "127.0.0.1:8001"},
+		"CONDCACHE_HEALTHCHECK_TIMEOUT":  {good: "500ms", bad: "0s"},
 	}
 	for _, suffix := range []string{"_W", "_R1", "_R2", ""} {
 		with := map[string]string{}

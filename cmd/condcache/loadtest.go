@@ -25,6 +25,9 @@ const loadtestUsage = `usage: condcache loadtest <workload> [flags]
               by side with the static target, cached and uncached (make bench)
   scaling     start a primary of its own and chart the lookup's SQL cost
               against table size (presets) and clones sharing the table
+  burst       a farm burst: thousands of jobs asking their first lookup of
+              a GT at the same moment (after a write emptied its cache);
+              reports the database queries issued per answer window
   run         drive a target with a workload (reco, reco-zipf, farm,
               browse, mixed), closed or open loop, alone, side by side with
               another target (-compare URL or -compare static), or as an
@@ -46,10 +49,12 @@ func runLoadtest(ctx context.Context, args []string, e config.Env) error {
 			return runBench(ctx, args[1:], e)
 		case "scaling":
 			return runScaling(ctx, args[1:], e)
+		case "burst":
+			return runBurst(ctx, args[1:], e)
 		}
 	}
 	fmt.Fprintln(stderr, loadtestUsage)
-	return errors.New("loadtest: name a workload: freshness, generate, run, bench or scaling")
+	return errors.New("loadtest: name a workload: freshness, generate, run, burst, bench or scaling")
 }
 
 // parseLoadtest reads a loadtest subcommand's table; true when the
@@ -121,7 +126,7 @@ func runLoad(ctx context.Context, args []string, e config.Env) error {
 		{Flag: "rates", DefaultText: "none", Help: "open-loop sweep: comma-separated rates, one run each (draws latency.svg)", Value: config.String(&rates)},
 		{Flag: "d", Default: "10s", Help: "measured time (per target when comparing, per rate when sweeping)", Value: config.Duration(&o.Duration)},
 		{Flag: "warmup", Default: "2s", Help: "unmeasured time first", Value: config.Duration(&o.Warmup)},
-		{Flag: "compare", DefaultText: "none", Help: `second target run side by side: a base URL, or "static" for a built-in fasthttp server answering a fixed body of the target's lookup size`,
+		{Flag: "compare", DefaultText: "none", Help: `second target run side by side: a base URL, "static" for a built-in fasthttp server answering a fixed body of the target's lookup size, or "nginx-ttl" for nginx caching the target for 300 s (as sites put in front of the reference); then 100 write-then-read rounds through each writable target count stale answers`,
 			Value: config.String(&o.Compare)},
 		{Flag: "slices", Default: "5", Help: "alternating slices per target when comparing", Value: config.Int(&o.Slices)},
 		{Flag: "out", DefaultText: "reports/<time>", Help: "report directory", Value: config.String(&o.Out)},
@@ -171,6 +176,48 @@ func runGenerate(ctx context.Context, args []string, e config.Env) error {
 		return err
 	}
 	return pgdata.Generate(ctx, dsn, preset, prefix, stdout, stderr)
+}
+
+// runBurst is `condcache loadtest burst`: loadtest.MeasureBurst after a
+// write that empties the GT's cache.
+func runBurst(ctx context.Context, args []string, e config.Env) error {
+	var readers, writer string
+	o := loadtest.BurstOptions{}
+	t := &config.Table{Command: "condcache loadtest burst", Synopsis: "[flags]",
+		About: "Empties a GT's cache with a write that changes none of its answers (an empty payload list of a new type),\nthen releases -jobs lookups at once at -width neighbouring runs, spread over the readers.",
+		Settings: []config.Setting{
+			{Flag: "readers", Default: "http://127.0.0.1:8000", Help: "comma-separated reader base URLs", Value: config.String(&readers)},
+			{Flag: "writer", DefaultText: "the first reader, which forwards writes", Help: "writer base URL", Value: config.String(&writer)},
+			{Flag: "gt", Default: "sPHENIX_Demo_GT", Help: "global tag", Value: config.String(&o.GlobalTag)},
+			{Flag: "run", Default: "1", Help: "first run of the burst", Value: config.Int64(&o.First)},
+			{Flag: "width", Default: "4", Help: "neighbouring runs the jobs ask", Value: config.Int64(&o.Width)},
+			{Flag: "jobs", Default: "10000", Help: "jobs released at once", Value: config.Int(&o.Jobs)},
+			{Flag: "c", Default: "512", Help: "connections per reader", Value: config.Int(&o.Connections)},
+		}}
+	if done, err := parseLoadtest(t, args, e); done {
+		return err
+	}
+	o.Readers = splitList(readers)
+	if len(o.Readers) == 0 {
+		return errors.New("loadtest burst: -readers names no reader")
+	}
+	if writer == "" {
+		writer = o.Readers[0]
+	}
+	w := loadtest.NewClient(writer)
+	pt := fmt.Sprintf("burst_%d", time.Now().UnixNano())
+	if err := w.CreatePayloadType(ctx, pt); err != nil {
+		return err
+	}
+	if _, err := w.CreateAttachedList(ctx, o.GlobalTag, pt); err != nil {
+		return err
+	}
+	b, err := loadtest.MeasureBurst(ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, b)
+	return nil
 }
 
 // runBench is `condcache loadtest bench` (make bench): pgdata starts the

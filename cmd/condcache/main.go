@@ -9,6 +9,7 @@
 //	condcache export    # download a GT's export file, served offline by reader -sqlite
 //	condcache verify    # check the files of a payload repository against their IOVs
 //	condcache loadtest  # drive running servers: freshness checks, load workloads and reports
+//	condcache healthcheck # exit 0 when a probe URL answers 200 (the container image's HEALTHCHECK)
 //
 // Each command reads its settings from one table (internal/config): every
 // flag has an environment variable as its default, including Nopayloaddb's
@@ -62,6 +63,8 @@ func runMain(args []string, e config.Env) int {
 	case "verify":
 		// Its exit status says whether a file is missing or different.
 		return runVerify(ctx, args, e, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args, e)
 	case "-h", "-help", "--help", "help":
 		usage()
 		return 0
@@ -108,6 +111,8 @@ commands:
   verify   check every file record of a file:// or http(s):// payload
            repository (exists, size, md5 or sha256 checksum) and record
            what it found; exit status 1 when a file is missing or differs
+  healthcheck  exit 0 when a probe URL answers 200 (the container image's
+           HEALTHCHECK, which has no shell)
   loadtest drive running servers: "loadtest freshness" (write-then-read
            rounds, no stale answer allowed), "loadtest run" (workloads,
            side by side, rate sweeps; reports with charts)

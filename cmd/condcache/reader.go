@@ -127,6 +127,10 @@ func runReader(ctx context.Context, args []string, e config.Env) error {
 	if ch != nil {
 		defer ch.Close()
 		lookupCache, responses = ch, ch
+		if s.cache.lease > 0 && s.cache.localMB > 0 {
+			stop := runUntilStopped(func(ctx context.Context) { ch.RunLeases(ctx, s.cache.lease) })
+			defer stop()
+		}
 	}
 	sources := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "condcache_lookups_total",

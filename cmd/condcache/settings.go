@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/condcache/condcache"
 	"github.com/condcache/condcache/cache"
@@ -370,16 +369,17 @@ type cacheSettings struct {
 	timeout time.Duration
 	ttl     time.Duration
 	localMB int64
+	lease   time.Duration
 }
 
 func cacheRows(c *cacheSettings) []config.Setting {
 	return []config.Setting{
 		{Flag: "redis", Env: env("CONDCACHE_REDIS_URL"), DefaultText: "none: no cache", Secret: true, Show: redact.DSN,
-			Help: "Redis URL of the result cache, e.g. redis://127.0.0.1:6379/0 or rediss://user:password@host:6380/0",
+			Help: "Redis URL of the result cache, e.g. redis://127.0.0.1:6379/0 or rediss://user:password@host:6380/0;\nwith Redis Sentinel redis-sentinel://[user:password@]sentinel1:26379,sentinel2:26379,sentinel3:26379/mymaster[/db]",
 			Value: config.Func("URL", func(s string) error {
 				if s != "" {
-					if _, err := redis.ParseURL(s); err != nil {
-						return fmt.Errorf("not a Redis URL (redis:// or rediss://): %s", redact.Values(redisPassword(s))(err.Error()))
+					if err := cache.CheckURL(s); err != nil {
+						return fmt.Errorf("not a Redis URL (redis://, rediss://, redis-sentinel:// or rediss-sentinel://): %s", redact.Values(redisPassword(s))(err.Error()))
 					}
 				}
 				c.url = s
@@ -390,7 +390,9 @@ func cacheRows(c *cacheSettings) []config.Setting {
 		{Flag: "cache-ttl", Env: env("CONDCACHE_CACHE_TTL"), Default: cache.DefaultTTL.String(), Value: config.Duration(&c.ttl),
 			Help: "lifetime of cached answers, from the first fill of a generation"},
 		{Flag: "cache-local-mb", Env: env("CONDCACHE_CACHE_LOCAL_MB"), Default: strconv.Itoa(cache.DefaultLocalBytes >> 20), Value: config.Int64(&c.localMB),
-			Help: "reader memory for local copies of cached lookups, checked against Redis on every use; 0 = none"},
+			Help: "reader memory for local copies of cached lookups; 0 = none"},
+		{Flag: "cache-lease", Env: env("CONDCACHE_CACHE_LEASE"), Default: cache.DefaultLease.String(), Value: config.Duration(&c.lease),
+			Help: "reader: the lease under which local copies are served without asking Redis, writers acknowledging a write only once\nevery lease dropped the GT's copies or ran out (0 = no lease: every use checked against Redis);\nwriter: the longest lease of its readers, so at most how long a write waits for a reader that stopped answering"},
 	}
 }
 

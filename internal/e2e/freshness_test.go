@@ -46,7 +46,7 @@ func lateTopology(t *testing.T) *lateStack {
 	lateOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		st, err := localstack.Start(ctx, localstack.Options{Dir: filepath.Join(os.TempDir(), fmt.Sprintf("condcache-late-%d", os.Getpid())),
+		st, err := testkit.NewStack(ctx, localstack.Options{Dir: filepath.Join(os.TempDir(), fmt.Sprintf("condcache-late-%d", os.Getpid())),
 			Replicas: 1, ReplicaApplyDelay: applyDelay, Redis: true, Fast: true})
 		if err != nil {
 			lateErr = err
@@ -366,6 +366,36 @@ func TestFreshLoadtestRounds(t *testing.T) {
 	}
 }
 
+// TestStalenessColumn: the loadtest's staleness measurement, the "stale"
+// column of `loadtest run -compare`, counts what a TTL
+// cache in front of a reader gets wrong after each write, and condcache
+// gets none wrong: through the reader every round shows its write;
+// through nginx caching the reader for 300 s (the nginx-ttl target) every
+// round misses it.
+func TestStalenessColumn(t *testing.T) {
+	ls := lateTopology(t)
+	const rounds = 10
+	direct, err := loadtest.MeasureStaleness(t.Context(), loadtest.NewClient(ls.servers.ReaderURL), ls.servers.ReaderURL, rounds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if direct.Rounds != rounds || direct.Stale != 0 {
+		t.Errorf("through the reader: %v stale, want 0 of %d", direct, rounds)
+	}
+	ngx, err := loadtest.StartNginxTTL(ls.servers.ReaderURL, 300*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ngx.Close()
+	cached, err := loadtest.MeasureStaleness(t.Context(), loadtest.NewClient(ngx.URL), ngx.URL, rounds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached.Rounds != rounds || cached.Stale != rounds {
+		t.Errorf("through nginx with a 300 s TTL: %v stale, want %d of %d", cached, rounds, rounds)
+	}
+}
+
 // TestFreshOtherReads: the cached GET endpoints besides the lookup, about
 // one GT (gtPayloadLists, globalTag/<name>) or not (type, GT and IOV
 // listings), are served from Redis when warm and reflect every write the
@@ -487,7 +517,9 @@ func TestFreshPlainSQLWrite(t *testing.T) {
 
 // TestFreshMixedWorkload: the loadtest mixed workload (reads at random runs
 // while a writer inserts IOVs through the reader) on the late stack finds
-// no read older than an acknowledged write.
+// no read older than an acknowledged write, and its visibility probes
+// (one lookup of each write's run right after its acknowledgement) see
+// every write on their first answer.
 func TestFreshMixedWorkload(t *testing.T) {
 	ls := lateTopology(t)
 	w := newClient(t, ls.servers.WriterURL)
@@ -498,6 +530,7 @@ func TestFreshMixedWorkload(t *testing.T) {
 	var reads, writes int64
 	for slice := 0; writes < 20 && slice < 10; slice++ {
 		m := loadtest.NewMixed(reco, loadtest.NewClient(ls.servers.ReaderURL), 20)
+		m.Probes = []*loadtest.Client{loadtest.NewClient(ls.servers.ReaderURL)}
 		res, err := loadtest.Run(t.Context(), loadtest.RunOptions{Target: ls.servers.ReaderURL, Workload: m,
 			Connections: 4, Duration: 3 * time.Second, Warmup: 200 * time.Millisecond})
 		if err != nil {
@@ -506,6 +539,12 @@ func TestFreshMixedWorkload(t *testing.T) {
 		t.Logf("slice %d: %d reads, %.0f writes, errors %v", slice, res.Requests, res.Extra["writes"], res.Errors)
 		if res.Failed() != 0 || res.Extra["write_errors"] != 0 {
 			t.Errorf("errors %v, write errors %v", res.Errors, res.Extra["write_errors"])
+		}
+		if late, ok := res.Extra["visible_late"]; !ok || late != 0 {
+			t.Errorf("visibility probes whose first answer missed the write: %v (measured: %v)", late, ok)
+		}
+		if _, ok := res.Extra["visible_p99_ms"]; res.Extra["writes"] > 0 && !ok {
+			t.Errorf("writes acknowledged but no visibility measured: %v", res.Extra)
 		}
 		reads, writes = reads+res.Requests, writes+int64(res.Extra["writes"])
 	}

@@ -33,6 +33,7 @@ type Postgres struct {
 	cfg     *config
 	primary *Postgres // upstream of a replica; nil on the primary
 	proc    proc
+	ext     Controller // a server run elsewhere (NewExternalStack); nil = a local process
 }
 
 func newPostgres(cfg *config, name string, primary *Postgres) *Postgres {
@@ -68,19 +69,37 @@ func (p *Postgres) Connect(ctx context.Context, database string) (*pgx.Conn, err
 }
 
 // Pid returns the postmaster's process id (of the latest start), or 0.
-func (p *Postgres) Pid() int { return p.proc.pid() }
+func (p *Postgres) Pid() int {
+	if p.ext != nil {
+		return 0
+	}
+	return p.proc.pid()
+}
 
 // Running reports whether the server process is alive.
-func (p *Postgres) Running() bool { return p.proc.running() }
+func (p *Postgres) Running() bool {
+	if p.ext != nil {
+		return p.ext.Running()
+	}
+	return p.proc.running()
+}
 
 // LogFile returns the path of the server's log.
-func (p *Postgres) LogFile() string { return p.proc.logPath }
+func (p *Postgres) LogFile() string {
+	if p.ext != nil {
+		return p.ext.LogFile()
+	}
+	return p.proc.logPath
+}
 
 // Start (re)starts the server on its port and data directory and waits
 // until it accepts connections. A replica restarted after Stop or Kill
 // resumes streaming from the primary; use Stack.WaitReplicated to wait
 // until it has caught up.
 func (p *Postgres) Start(ctx context.Context) error {
+	if p.ext != nil {
+		return p.ext.Start(ctx)
+	}
 	err := p.proc.start(command{
 		path:    filepath.Join(p.cfg.pgBin, "postgres"),
 		args:    p.serverArgs(),
@@ -120,19 +139,39 @@ func (p *Postgres) Start(ctx context.Context) error {
 // shutdown (SIGINT), which disconnects clients; the default SIGTERM "smart"
 // shutdown would wait forever for a connected application. The same signal
 // is the parent-death signal. Stopping a stopped server is a no-op.
-func (p *Postgres) Stop() error { return p.proc.stop(shutdownTimeout) }
+func (p *Postgres) Stop() error {
+	if p.ext != nil {
+		return p.ext.Stop()
+	}
+	return p.proc.stop(shutdownTimeout)
+}
 
 // Kill crashes the server: the postmaster and all its backends get SIGKILL.
 // The next Start runs crash recovery. Killing a stopped server is a no-op.
-func (p *Postgres) Kill() error { return p.proc.kill() }
+func (p *Postgres) Kill() error {
+	if p.ext != nil {
+		return p.ext.Kill()
+	}
+	return p.proc.kill()
+}
 
 // Pause freezes the server and all its processes (SIGSTOP): connections
 // stay open but nothing answers, like a server whose disk or network
 // stalled. Resume ends it.
-func (p *Postgres) Pause() error { return p.proc.signalTree(syscall.SIGSTOP) }
+func (p *Postgres) Pause() error {
+	if p.ext != nil {
+		return p.ext.Pause()
+	}
+	return p.proc.signalTree(syscall.SIGSTOP)
+}
 
 // Resume undoes Pause (SIGCONT).
-func (p *Postgres) Resume() error { return p.proc.signalTree(syscall.SIGCONT) }
+func (p *Postgres) Resume() error {
+	if p.ext != nil {
+		return p.ext.Resume()
+	}
+	return p.proc.signalTree(syscall.SIGCONT)
+}
 
 // serverArgs returns the postgres command line. All settings are passed as
 // -c options, which override the configuration files, so a data directory

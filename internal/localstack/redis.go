@@ -22,6 +22,7 @@ type Redis struct {
 	cfg  *config
 	bin  string
 	proc proc
+	ext  Controller // a server run elsewhere (NewExternalStack); nil = a local process
 }
 
 func newRedis(cfg *config, bin string) *Redis {
@@ -37,16 +38,34 @@ func newRedis(cfg *config, bin string) *Redis {
 func (r *Redis) Addr() string { return net.JoinHostPort(r.Host, strconv.Itoa(r.Port)) }
 
 // Pid returns the server's process id (of the latest start), or 0.
-func (r *Redis) Pid() int { return r.proc.pid() }
+func (r *Redis) Pid() int {
+	if r.ext != nil {
+		return 0
+	}
+	return r.proc.pid()
+}
 
 // Running reports whether the server process is alive.
-func (r *Redis) Running() bool { return r.proc.running() }
+func (r *Redis) Running() bool {
+	if r.ext != nil {
+		return r.ext.Running()
+	}
+	return r.proc.running()
+}
 
 // LogFile returns the path of the server's log.
-func (r *Redis) LogFile() string { return r.proc.logPath }
+func (r *Redis) LogFile() string {
+	if r.ext != nil {
+		return r.ext.LogFile()
+	}
+	return r.proc.logPath
+}
 
 // Start (re)starts the server on its port and waits until it answers PING.
 func (r *Redis) Start(ctx context.Context) error {
+	if r.ext != nil {
+		return r.ext.Start(ctx)
+	}
 	err := r.proc.start(command{
 		path: r.bin,
 		args: []string{
@@ -74,10 +93,20 @@ func (r *Redis) Start(ctx context.Context) error {
 
 // Stop shuts the server down (SIGTERM) and waits. Stopping a stopped server
 // is a no-op.
-func (r *Redis) Stop() error { return r.proc.stop(10 * time.Second) }
+func (r *Redis) Stop() error {
+	if r.ext != nil {
+		return r.ext.Stop()
+	}
+	return r.proc.stop(10 * time.Second)
+}
 
 // Kill SIGKILLs the server. Killing a stopped server is a no-op.
-func (r *Redis) Kill() error { return r.proc.kill() }
+func (r *Redis) Kill() error {
+	if r.ext != nil {
+		return r.ext.Kill()
+	}
+	return r.proc.kill()
+}
 
 // ping checks that our server answers: it must reply to INFO with our pid.
 // Checking the pid, not just any reply, keeps a foreign Redis already on a

@@ -174,3 +174,11 @@ func addrOrFree(addr string) (string, error) {
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 }
+
+// Pause freezes the process (SIGSTOP): it holds its connections and
+// answers nothing, like a reader stuck in a long GC pause or on a frozen
+// virtual machine.
+func (sv *Server) Pause() error { return sv.proc.signalTree(syscall.SIGSTOP) }
+
+// Resume undoes Pause (SIGCONT).
+func (sv *Server) Resume() error { return sv.proc.signalTree(syscall.SIGCONT) }

@@ -52,7 +52,8 @@ type Stack struct {
 	Redis    *Redis // nil unless Options.Redis
 	Dir      string // absolute state directory
 
-	cfg *config
+	cfg      *config
+	teardown func() error // NewExternalStack's; nil for local servers
 }
 
 // config is what all servers of one stack share.
@@ -205,6 +206,10 @@ func (s *Stack) Stop() error {
 	err := parallel(stops...)
 	if s.Primary != nil {
 		err = errors.Join(err, s.Primary.Stop())
+	}
+	if s.teardown != nil {
+		err = errors.Join(err, s.teardown())
+		s.teardown = nil
 	}
 	return err
 }

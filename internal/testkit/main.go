@@ -84,7 +84,7 @@ func start(o Options, setup func(ctx context.Context, env *Env) error) (*Env, er
 	if o.Stack != nil {
 		so := *o.Stack
 		so.Dir, so.Fast = filepath.Join(dir, "stack"), true
-		if env.Stack, err = localstack.Start(ctx, so); err != nil {
+		if env.Stack, err = NewStack(ctx, so); err != nil {
 			return env, fmt.Errorf("starting the local stack: %w", err)
 		}
 	}
@@ -125,7 +125,7 @@ func StartStack(t testing.TB, o localstack.Options) *localstack.Stack {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	o.Dir, o.Fast = t.TempDir(), true
-	st, err := localstack.Start(ctx, o)
+	st, err := NewStack(ctx, o)
 	if err != nil {
 		t.Fatalf("starting the local stack: %v", err)
 	}

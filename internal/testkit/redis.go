@@ -179,3 +179,16 @@ func spawn(cmd *exec.Cmd) error {
 }
 
 var spawnMu sync.Mutex
+
+// Pid is the server's process id.
+func (r *Redis) Pid() int { return r.cmd.Process.Pid }
+
+// Kill SIGKILLs the server (a crash: nothing is saved, clients get no
+// goodbye) and waits until it has been reaped.
+func (r *Redis) Kill() error {
+	if err := r.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	<-r.done
+	return nil
+}

@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/condcache/condcache/internal/localstack"
+	"github.com/condcache/condcache/loadtest"
+)
+
+// TestFarmBurst (docs/design.md "Farm bursts"): jobs asking their first
+// lookups of a GT at the same moment, through two readers sharing Redis,
+// cost at most one database query per distinct answer window, and every
+// job gets its answer. Protection: the rounds of a GT's misses within a
+// reader (reader/burst.go) and across readers (cache/rounds.go).
+func TestFarmBurst(t *testing.T) {
+	sv, db := startServersDB(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	other, err := stack.StartServers(ctx, localstack.ServerOptions{Binary: binary, Database: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Stop() })
+	w := newClient(t, sv.WriterURL)
+	r := newClient(t, sv.ReaderURL)
+	gt := w.mkGT("unlocked")
+	// Three types whose IOVs start every 10, 15 and 7 runs: runs 40-47
+	// fall in three answer windows, [40,42), [42,45) and [45,49).
+	for _, every := range []int64{10, 15, 7} {
+		pt := w.mkPT()
+		for start := int64(0); start <= 60; start += every {
+			writeIOV(r, w, gt, pt, uniqz(fmt.Sprintf("every%d_%d", every, start)), P{start, 0})
+		}
+	}
+	readers := []string{sv.ReaderURL, other.ReaderURL}
+	for round := range 3 {
+		// A write that changes no answer empties the GT's cache.
+		list, _ := w.mkPL(w.mkPT())
+		w.ok("PUT", "pl_attach", map[string]any{"global_tag": gt, "payload_list": list})
+		b, err := loadtest.MeasureBurst(t.Context(), loadtest.BurstOptions{Readers: readers, GlobalTag: gt,
+			First: 40, Width: 8, Jobs: 2000, Connections: 64})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("round %d: %s; windows %v", round, b, b.DistinctWindowList)
+		if b.Failed > 0 {
+			t.Errorf("round %d: %d jobs failed", round, b.Failed)
+		}
+		if b.Windows != 3 {
+			t.Errorf("round %d: %d distinct windows, want 3: %v", round, b.Windows, b.DistinctWindowList)
+		}
+		if b.Queries > float64(b.Windows) {
+			t.Errorf("round %d: %.0f database queries for %d answer windows", round, b.Queries, b.Windows)
+		}
+	}
+}
