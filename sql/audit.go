@@ -48,10 +48,15 @@ const (
 // auditChange is one row of condcache_audit_change: what one statement did
 // to one table (a chunk of it).
 type auditChange struct {
+	ID    int64 // of the condcache_audit_change row
 	Table string
 	Op    string
 	Old   []json.RawMessage
 	New   []json.RawMessage
+	// NewIDs are the ids a large IOV insert added, recorded instead of
+	// its images (migration 011); materialize turns them into New.
+	NewIDs []int64
+	Lists  []int64 // the payload lists involved
 }
 
 // currentEntry returns the id of tx's audit entry, or 0 when tx has
@@ -72,9 +77,11 @@ type querier interface {
 }
 
 // entryChanges returns the changes of the entries ids, each entry's in
-// statement order, entries in the order of ids.
+// statement order, entries in the order of ids. A large IOV insert has its
+// ids only (NewIDs): undoing it needs no more, and materialize gives the
+// images to those who show them.
 func entryChanges(ctx context.Context, q querier, ids []int64) (map[int64][]auditChange, error) {
-	rows, err := q.Query(ctx, `SELECT audit_id, tbl, op, old, new FROM condcache_audit_change
+	rows, err := q.Query(ctx, `SELECT audit_id, id, tbl, op, old, new, new_ids, lists FROM condcache_audit_change
 		WHERE audit_id = ANY($1) ORDER BY audit_id, id`, ids)
 	if err != nil {
 		return nil, err
@@ -83,8 +90,8 @@ func entryChanges(ctx context.Context, q querier, ids []int64) (map[int64][]audi
 	var entry int64
 	var c auditChange
 	var oldJSON, newJSON []byte
-	_, err = pgx.ForEachRow(rows, []any{&entry, &c.Table, &c.Op, &oldJSON, &newJSON}, func() error {
-		x := auditChange{Table: c.Table, Op: c.Op}
+	_, err = pgx.ForEachRow(rows, []any{&entry, &c.ID, &c.Table, &c.Op, &oldJSON, &newJSON, &c.NewIDs, &c.Lists}, func() error {
+		x := auditChange{ID: c.ID, Table: c.Table, Op: c.Op, NewIDs: c.NewIDs, Lists: c.Lists}
 		if err := unmarshalImages(oldJSON, &x.Old); err != nil {
 			return err
 		}
@@ -95,6 +102,69 @@ func entryChanges(ctx context.Context, q querier, ids []int64) (map[int64][]audi
 		return nil
 	})
 	return out, err
+}
+
+// materialize gives the compact changes of entry (those with NewIDs) their
+// images: an inserted row is, until its next change, what that change
+// recorded as its old image, and the row as the table holds it when nothing
+// has changed it since (docs/design.md "Audit trail"). Later changes are
+// those after it in the same entry, then those of entries committed after
+// it (commit time, then id). A row removed without a trace (TRUNCATE) has
+// no image.
+func materialize(ctx context.Context, q querier, entry int64, changes []auditChange) error {
+	for i := range changes {
+		c := &changes[i]
+		if len(c.NewIDs) == 0 || len(c.New) > 0 {
+			continue
+		}
+		found := make(map[int64]json.RawMessage, len(c.NewIDs))
+		rows, err := q.Query(ctx, `SELECT DISTINCT ON (k) k, j FROM (
+				SELECT (j->>'id')::bigint AS k, j, a.id <> $1 AS later_entry, a.time, a.id AS aid, ch.id AS cid
+				FROM condcache_audit_change ch
+				JOIN condcache_audit a ON a.id = ch.audit_id
+				CROSS JOIN LATERAL jsonb_array_elements(ch.old) j
+				WHERE ch.tbl = $2 AND ch.old IS NOT NULL AND ch.lists && $3
+				  AND ((a.id = $1 AND ch.id > $4)
+				    OR (a.id <> $1 AND (a.time, a.id) > (SELECT time, id FROM condcache_audit WHERE id = $1)))
+			) x WHERE k = ANY($5)
+			ORDER BY k, later_entry, time, aid, cid`, entry, c.Table, c.Lists, c.ID, c.NewIDs)
+		if err != nil {
+			return err
+		}
+		var id int64
+		var img []byte
+		if _, err := pgx.ForEachRow(rows, []any{&id, &img}, func() error {
+			found[id] = slices.Clone(img)
+			return nil
+		}); err != nil {
+			return err
+		}
+		var rest []int64
+		for _, id := range c.NewIDs {
+			if found[id] == nil {
+				rest = append(rest, id)
+			}
+		}
+		if len(rest) > 0 {
+			rows, err := q.Query(ctx, `SELECT id, to_jsonb(t) FROM "`+c.Table+`" t WHERE id = ANY($1)`, rest)
+			if err != nil {
+				return err
+			}
+			if _, err := pgx.ForEachRow(rows, []any{&id, &img}, func() error {
+				found[id] = slices.Clone(img)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		c.New = make([]json.RawMessage, 0, len(c.NewIDs))
+		for _, id := range c.NewIDs {
+			if img := found[id]; img != nil {
+				c.New = append(c.New, img)
+			}
+		}
+	}
+	return nil
 }
 
 func unmarshalImages(b []byte, into *[]json.RawMessage) error {
@@ -133,6 +203,9 @@ func (w rowSet) undo(c auditChange) error {
 		if err != nil {
 			return err
 		}
+		delete(w[c.Table], id)
+	}
+	for _, id := range c.NewIDs {
 		delete(w[c.Table], id)
 	}
 	for _, row := range c.Old {

@@ -26,6 +26,9 @@ func fillDryRun(ctx context.Context, tx pgx.Tx, d *condcache.DryRun) error {
 		return err
 	}
 	changes := byEntry[entry]
+	if err := materialize(ctx, tx, entry, changes); err != nil {
+		return err
+	}
 	var forced []byte
 	if err := tx.QueryRow(ctx, `SELECT forced FROM condcache_audit WHERE id = $1`, entry).Scan(&forced); err != nil {
 		return err

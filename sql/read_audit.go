@@ -182,8 +182,12 @@ func (r *Reader) AuditEntry(ctx context.Context, id int64) (condcache.AuditEntry
 		if err != nil {
 			return err
 		}
+		if err := materialize(ctx, tx, id, byEntry[id]); err != nil {
+			return err
+		}
 		for _, c := range byEntry[id] {
-			e.Changes = append(e.Changes, condcache.AuditChange{Table: c.Table, Op: c.Op, Rows: int64(max(len(c.Old), len(c.New))), Old: c.Old, New: c.New})
+			e.Changes = append(e.Changes, condcache.AuditChange{Table: c.Table, Op: c.Op,
+				Rows: int64(max(len(c.Old), len(c.New), len(c.NewIDs))), Old: c.Old, New: c.New})
 		}
 		entries := []condcache.AuditEntry{e}
 		if err := fillGenerations(ctx, tx, entries, map[int64]int{id: 0}, []int64{id}); err != nil {
@@ -338,6 +342,11 @@ func loadTouched(ctx context.Context, tx pgx.Tx, w rowSet, byEntry map[int64][]a
 	var newLists []int64
 	for _, cs := range byEntry {
 		for _, c := range cs {
+			// A compact insert (NewIDs): its rows are in its lists.
+			ids[c.Table] = append(ids[c.Table], c.NewIDs...)
+			if c.Table == tableIOV && len(c.NewIDs) > 0 {
+				newLists = append(newLists, c.Lists...)
+			}
 			for _, img := range slices.Concat(c.Old, c.New) {
 				id, err := imageID(img)
 				if err != nil {

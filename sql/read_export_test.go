@@ -18,3 +18,6 @@ func (r *Reader) Lookup(ctx context.Context, globalTag string, at condcache.Poin
 // LargeWriteRows is the size of a write after which the Store refreshes
 // the table's statistics.
 const LargeWriteRows = largeWriteRows
+
+// AfterLargeWrite tells the statistics refresher that a write added rows.
+func (s *Store) AfterLargeWrite(ctx context.Context, rows int64) { s.afterLargeWrite(ctx, rows) }

@@ -48,9 +48,12 @@ func (s *Store) BulkCreatePayloadIOVs(ctx context.Context, iovs []condcache.Bulk
 			}
 		}
 		// COPY cannot call now(): take the transaction's own timestamp, the
-		// value now() has in every statement of it.
+		// value now() has in every statement of it. The statement-level
+		// triggers read the COPY's rows back from its transition table,
+		// which spills to disk beyond work_mem (4 MB by default: 16k
+		// rows); and JIT would compile their plans for nothing.
 		var now time.Time
-		if err := tx.QueryRow(ctx, `SELECT now()`).Scan(&now); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT now(), set_config('work_mem', '128MB', true), set_config('jit', 'off', true)`).Scan(&now, nil, nil); err != nil {
 			return err
 		}
 		n, err = tx.CopyFrom(ctx, pgx.Identifier{"PayloadIOV"}, bulkColumns, &bulkRows{iovs: iovs, lists: lists, now: now})

@@ -72,3 +72,25 @@ func TestLargeCloneRefreshesStatistics(t *testing.T) {
 		return nil
 	})
 }
+
+// TestStatisticsRefreshWaitsForAPause: a bulk load sent as many large
+// bodies in a row gets one VACUUM (ANALYZE) pass after its last body, not
+// one per body running alongside the load.
+func TestStatisticsRefreshWaitsForAPause(t *testing.T) {
+	e := newStoreEnv(t, condcache.ModeContinuous)
+	passes := func() int64 {
+		return e.count(`SELECT coalesce((SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'PayloadIOV'), 0)`)
+	}
+	before := passes()
+	for range 5 {
+		e.store.AfterLargeWrite(e.ctx, cdbsql.LargeWriteRows)
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := passes(); n != before {
+		t.Fatalf("%d passes ran while the writes went on", n-before)
+	}
+	e.store.WaitStatistics()
+	if n := passes(); n != before+1 {
+		t.Fatalf("%d passes after the writes, want 1", n-before)
+	}
+}

@@ -3,6 +3,7 @@ package writer
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -72,6 +73,9 @@ func summarizeBody(body []byte) any {
 	if len(body) == 0 {
 		return nil
 	}
+	if body[0] == '[' {
+		return summarizeArray(body)
+	}
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
 		return map[string]any{"bytes": len(body), "json": false}
@@ -93,6 +97,76 @@ func summarizeBody(body []byte) any {
 		out["keys"] = keys
 	}
 	return out
+}
+
+// summarizeArray is summarizeBody for an array: its length and its first
+// elements, cleaned. Only those are decoded: a bulk load's body has
+// hundreds of thousands of elements, and cleaning every string of it took
+// most of the writer's time (docs/design.md "Audit trail").
+func summarizeArray(body []byte) any {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	invalid := map[string]any{"bytes": len(body), "json": false}
+	if _, err := dec.Token(); err != nil {
+		return invalid
+	}
+	preview := []any{}
+	n := 0
+	for ; n < summaryBulkPreview && dec.More(); n++ {
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return invalid
+		}
+		preview = append(preview, cleanJSON(v))
+	}
+	if n == summaryBulkPreview {
+		rest, ok := countElements(body[dec.InputOffset():])
+		if !ok {
+			return invalid
+		}
+		return map[string]any{"elements": n + rest, "first": preview}
+	}
+	if _, err := dec.Token(); err != nil { // ]
+		return invalid
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalid // trailing data
+	}
+	return map[string]any{"elements": n, "first": preview}
+}
+
+// countElements counts the elements of the rest of an array, rest
+// starting after an element (at its "," or the closing "]"), by their
+// separating commas at depth 0 outside strings: the summary's count, not a
+// validation (the handler parses the body itself, and nothing is audited
+// unless it accepts it). False when the brackets do not balance or
+// anything but space follows the closing "]".
+func countElements(rest []byte) (int, bool) {
+	n, depth, inString, escaped := 0, 0, false, false
+	for i, c := range rest {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			if depth == 0 {
+				return n, c == ']' && len(bytes.TrimSpace(rest[i+1:])) == 0
+			}
+			depth--
+		case c == ',' && depth == 0:
+			n++
+		}
+	}
+	return 0, false
 }
 
 // cleanJSON cleans every string of a decoded JSON value.

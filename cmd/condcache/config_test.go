@@ -39,7 +39,7 @@ func commandTables() map[string]struct {
 			func(args []string, e config.Env) error { _, _, err := loadWriter(args, e); return err }},
 		"reader": {func() *config.Table { return readerTable(&readerSettings{}) },
 			func(args []string, e config.Env) error { _, _, err := loadReader(args, e); return err }},
-		"migrate": {func() *config.Table { var p string; return migrateTable(&p) }, nil},
+		"migrate": {func() *config.Table { var p string; var d, r bool; return migrateTable(&p, &d, &r) }, nil},
 		"check":   {func() *config.Table { return checkTable(&checkSettings{}) }, nil},
 		"export":  {func() *config.Table { return exportTable(&exportSettings{}) }, nil},
 		"verify":  {func() *config.Table { return verifyTable(&verifySettings{}) }, nil},

@@ -32,6 +32,8 @@ const loadtestUsage = `usage: condcache loadtest <workload> [flags]
   burst       a farm burst: thousands of jobs asking their first lookup of
               a GT at the same moment (after a write emptied its cache);
               reports the database queries issued per answer window
+  writes      start a stack like make run's and time bulk loads (bulk_piov)
+              and clones through its writer, then globalTags
   run         drive a target with a workload (reco, reco-zipf, farm,
               browse, mixed), closed or open loop, alone, side by side with
               another target (-compare URL or -compare static), or as an
@@ -45,9 +47,9 @@ func loadtestCommand(e config.Env, st cli.Streams) *cobra.Command {
 		Args: cobra.ArbitraryArgs,
 		RunE: func(*cobra.Command, []string) error {
 			fmt.Fprintln(stderr, loadtestUsage)
-			return cli.Usagef("loadtest: name a workload: freshness, generate, run, burst, bench or scaling")
+			return cli.Usagef("loadtest: name a workload: freshness, generate, run, burst, bench, writes or scaling")
 		}}
-	cmd.AddCommand(freshnessCommand(e, st), loadCommand(e, st), generateCommand(e, st), burstCommand(e, st), benchCommand(e, st), scalingCommand(e, st))
+	cmd.AddCommand(freshnessCommand(e, st), loadCommand(e, st), generateCommand(e, st), burstCommand(e, st), benchCommand(e, st), scalingCommand(e, st), writesCommand(e, st))
 	return cmd
 }
 

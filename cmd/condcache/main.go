@@ -91,6 +91,7 @@ Run "condcache <command> -h" for a command's flags.`}
 	var readerPprof string
 	ws, rs, cs, us, es, vs, hs := &writerSettings{}, &readerSettings{}, &checkSettings{}, &usageSettings{}, &exportSettings{}, &verifySettings{}, &healthSettings{}
 	var primary string
+	var dropIndexes, restoreIndexes bool
 	root.AddCommand(
 		table("run", "start a local stack (PostgreSQL primary + replica, Redis, writer, reader, demo data); Ctrl-C stops it",
 			runTable(&o, &demo, &readerPprof), func(ctx context.Context, c *config.Config) error {
@@ -112,11 +113,11 @@ Run "condcache <command> -h" for a command's flags.`}
 				}
 				return runReader(ctx, rs, c, e)
 			}),
-		table("migrate", "apply the schema migrations to the primary and exit", migrateTable(&primary), func(ctx context.Context, c *config.Config) error {
+		table("migrate", "apply the schema migrations to the primary and exit", migrateTable(&primary, &dropIndexes, &restoreIndexes), func(ctx context.Context, c *config.Config) error {
 			if err := noArgs("migrate", c); err != nil {
 				return err
 			}
-			return runMigrate(ctx, primary)
+			return runMigrate(ctx, primary, dropIndexes, restoreIndexes)
 		}),
 		table("check", "list the stored states that make lookups ambiguous (read-only; exit 1 when a warning is found)", checkTable(cs),
 			func(ctx context.Context, c *config.Config) error { return runCheck(ctx, cs, c) }),
