@@ -36,7 +36,7 @@ const loadtestUsage = `usage: condcache loadtest <workload> [flags]
               and clones through its writer, then globalTags
   run         drive a target with a workload (reco, reco-zipf, farm,
               browse, mixed), closed or open loop, alone, side by side with
-              another target (-compare URL or -compare static), or as an
+              another target (-compare URL, static or nginx-ttl), or as an
               open-loop sweep of rates (-rates); writes a report
 
 Run "condcache loadtest <workload> -h" for its flags.`
@@ -47,7 +47,7 @@ func loadtestCommand(e config.Env, st cli.Streams) *cobra.Command {
 		Args: cobra.ArbitraryArgs,
 		RunE: func(*cobra.Command, []string) error {
 			fmt.Fprintln(stderr, loadtestUsage)
-			return cli.Usagef("loadtest: name a workload: freshness, generate, run, burst, bench, writes or scaling")
+			return cli.Usagef("name a workload: freshness, generate, run, burst, bench, writes or scaling")
 		}}
 	cmd.AddCommand(freshnessCommand(e, st), loadCommand(e, st), generateCommand(e, st), burstCommand(e, st), benchCommand(e, st), scalingCommand(e, st), writesCommand(e, st))
 	return cmd
