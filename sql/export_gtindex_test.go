@@ -32,5 +32,5 @@ func (r *Reader) LookupFromGTIndex(gt string, at condcache.Point) (condcache.Loo
 	if x == nil {
 		return condcache.LookupResult{}, false
 	}
-	return x.resolve(at), true
+	return x.resolve(at, x.source), true
 }

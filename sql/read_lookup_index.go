@@ -30,6 +30,7 @@ type gtIndex struct {
 	lists      []indexList // in answer order: type name, then list id
 	notices    []condcache.Notice
 	bytes      int64
+	source     string // the backend it was read from
 	used       atomic.Int64
 }
 
@@ -44,10 +45,10 @@ type indexList struct {
 // at (the highest id among equal starts) and the first start after it.
 // The comparisons and their order are those of lookup(), so the window's
 // bounding points are picked from the same rows.
-func (x *gtIndex) resolve(at condcache.Point) condcache.LookupResult {
+func (x *gtIndex) resolve(at condcache.Point, source string) condcache.LookupResult {
 	pk := at.CombKey()
 	res := condcache.LookupResult{Rows: make([]condcache.LookupRow, 0, len(x.lists)), Found: true,
-		Status: x.status, Generation: x.generation, Source: "index"}
+		Status: x.status, Generation: x.generation, Source: source}
 	res.Window.From, res.Window.Until = condcache.MinCombKey, condcache.MaxCombKey
 	for i := range x.lists {
 		l := &x.lists[i]
@@ -240,7 +241,10 @@ func (r *Reader) buildGTIndex(ctx context.Context, gt string, want int64) (*gtIn
 	err := r.rt.DoAt(ctx, 0, func(ctx context.Context, db *pgxpool.Pool) error {
 		onPrimary := r.rt.IsPrimary(db)
 		return pgx.BeginTxFunc(ctx, db, snapshotOptions, func(tx pgx.Tx) error {
-			x := &gtIndex{}
+			x := &gtIndex{source: "replica"}
+			if onPrimary {
+				x.source = "primary"
+			}
 			var status *string
 			if err := tx.QueryRow(ctx, indexHeadSQL, gt).Scan(&x.generation, &status); err != nil {
 				return err
@@ -351,6 +355,7 @@ func (r *Reader) wantIndex(gt string, gen int64) {
 // genCheck is one read of a GT's generation at the latest state.
 type genCheck struct {
 	generation int64
+	source     string
 	err        error
 }
 
@@ -364,6 +369,10 @@ func (r *Reader) latestGeneration(ctx context.Context, gt string) (genCheck, err
 		defer cancel()
 		var c genCheck
 		c.err = r.rt.DoAt(ctx, r.rt.LatestLSN(ctx), func(ctx context.Context, db *pgxpool.Pool) error {
+			c.source = "replica"
+			if r.rt.IsPrimary(db) {
+				c.source = "primary"
+			}
 			return db.QueryRow(ctx, generationSQL, gt).Scan(&c.generation)
 		})
 		return c
@@ -378,7 +387,7 @@ func (r *Reader) latestGeneration(ctx context.Context, gt string) (genCheck, err
 func (r *Reader) indexAnswer(ctx context.Context, x *gtIndex, gt string, at condcache.Point, need condcache.Freshness) (condcache.LookupResult, bool, error) {
 	if !need.Latest {
 		if need.MinGeneration > 0 && x.generation >= need.MinGeneration {
-			return x.resolve(at), true, nil
+			return x.resolve(at, x.source), true, nil
 		}
 		return condcache.LookupResult{}, false, nil
 	}
@@ -389,5 +398,5 @@ func (r *Reader) indexAnswer(ctx context.Context, x *gtIndex, gt string, at cond
 	if c.err != nil || c.generation != x.generation || c.generation < need.MinGeneration {
 		return condcache.LookupResult{}, false, nil // the SQL lookup decides, and reports its own errors
 	}
-	return x.resolve(at), true, nil
+	return x.resolve(at, c.source), true, nil
 }
