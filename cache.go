@@ -57,6 +57,16 @@ type LookupCache interface {
 	FillLookup(ctx context.Context, gt string, dict bool, res *LookupResult, body []byte) (stored bool, err error)
 }
 
+// LeasedLookups lets a reader answer a lookup from a copy it may serve
+// without asking anyone (docs/design.md "Leases"), before it sets up
+// anything a call to Redis or the database needs. Optional: a LookupCache
+// may implement it.
+type LeasedLookups interface {
+	// LeaseHit returns the copy of gt's answer at at in the shape when it
+	// may be served unasked.
+	LeaseHit(gt string, at Point, dict bool) (CachedLookup, bool)
+}
+
 // FillRounds lets the readers sharing a cache share a burst's first
 // database queries of a GT (docs/design.md "Farm bursts"): one reader at a
 // time leads a round of a GT at a generation; the others wait for its

@@ -169,6 +169,20 @@ func shapeByte(dict bool) byte {
 	return 'r'
 }
 
+// LeaseHit implements condcache.LeasedLookups: a copy confirmed at the
+// GT's current version while the lease is active.
+func (c *Cache) LeaseHit(gt string, at condcache.Point, dict bool) (condcache.CachedLookup, bool) {
+	if !c.lease.Load().active() {
+		return condcache.CachedLookup{}, false
+	}
+	v, _, confirmed, ok := c.local.find(gt, at.CombKey(), dict)
+	if !ok || !confirmed {
+		return condcache.CachedLookup{}, false
+	}
+	c.m.leaseHits.Inc()
+	return v, true
+}
+
 // GetLookup implements condcache.LookupCache. An answer this reader
 // already holds a copy of costs only a (shared) check of the GT's
 // generation; any other is read from Redis, and a hit is copied.
@@ -177,7 +191,7 @@ func (c *Cache) GetLookup(ctx context.Context, gt string, at condcache.Point, di
 	k := at.CombKey()
 	if v, marks, confirmed, ok := c.local.find(gt, k, dict); ok {
 		if confirmed && c.lease.Load().active() {
-			c.m.results.WithLabelValues("lease_hit").Inc()
+			c.m.leaseHits.Inc()
 			return v, nil
 		}
 		version, epoch := c.local.version(gt)

@@ -116,6 +116,17 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 	if err := drf.CheckText("gtName", gt); err != nil {
 		return err
 	}
+	// A copy served under the reader's lease needs no call, so no
+	// service context either (its deadline costs more than the copy).
+	if s.leased != nil {
+		if hit, ok := s.leased.LeaseHit(gt, p.at, p.dict); ok {
+			if s.redisLookups != nil {
+				s.redisLookups.Inc()
+			}
+			writeLookup(ctx, hit.Generation, true, hit.Status, hit.Window, hit.Digest, hit.NoticeSummary, hit.Body, false)
+			return nil
+		}
+	}
 	sctx, cancel := s.serviceContext()
 	defer cancel()
 	o := s.throughRounds(sctx, gt, p.at, p.dict)

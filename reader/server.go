@@ -196,6 +196,10 @@ type Server struct {
 	timeoutWaiters atomic.Int64 // GET timeout calls in progress
 	notices        noticeMemo   // candidate notices per GT and generation
 	misses         missRounds   // rounds of a burst's misses (burst.go)
+
+	// Resolved once for the hot path of a leased copy (lookup.go).
+	leased       condcache.LeasedLookups // nil: the cache has no leases
+	redisLookups prometheus.Counter      // nil: lookups are not counted
 }
 
 // New returns a reader serving svc. It panics if the route table has a GET
@@ -208,6 +212,10 @@ func New(svc condcache.ReadService, cfg Config) *Server {
 		log:      cfg.Logger.With("component", "reader"),
 		settings: visibleSettings(cfg.Settings, cfg.IOVMode),
 		stopping: make(chan struct{}),
+	}
+	s.leased, _ = cfg.Cache.(condcache.LeasedLookups)
+	if cfg.LookupSources != nil {
+		s.redisLookups = cfg.LookupSources.WithLabelValues("redis")
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	proxy, err := newWriterProxy(cfg.WriterURL, cfg.WriterTimeout, cfg.MaxRequestBodySize)
