@@ -50,6 +50,13 @@ func (b Burst) String() string {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// quantiles returns the median, the 99th percentile and the maximum of d
+// (not empty), which it sorts.
+func quantiles(d []time.Duration) (p50, p99, maxD time.Duration) {
+	slices.Sort(d)
+	return d[len(d)/2], d[min(len(d)-1, len(d)*99/100)], d[len(d)-1]
+}
+
 // databaseLookups are the series a reader counts its database lookups in.
 var databaseLookups = []string{`condcache_lookups_total{source="replica"}`, `condcache_lookups_total{source="primary"}`}
 
@@ -147,8 +154,7 @@ func MeasureBurst(ctx context.Context, o BurstOptions) (Burst, error) {
 		out.QueriesPerWindow = out.Queries / float64(out.Windows)
 	}
 	if len(took) > 0 {
-		slices.Sort(took)
-		out.P50, out.P99, out.Max = took[len(took)/2], took[min(len(took)-1, len(took)*99/100)], took[len(took)-1]
+		out.P50, out.P99, out.Max = quantiles(took)
 	}
 	return out, nil
 }

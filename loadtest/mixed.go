@@ -151,12 +151,8 @@ func (m *Mixed) visibility(out map[string]float64) {
 	if len(m.visible) == 0 {
 		return
 	}
-	d := slices.Clone(m.visible)
-	slices.Sort(d)
-	at := func(q float64) float64 {
-		return float64(d[min(len(d)-1, int(q*float64(len(d))))].Microseconds()) / 1000
-	}
-	out["visible_p50_ms"], out["visible_p99_ms"], out["visible_max_ms"] = at(0.5), at(0.99), float64(d[len(d)-1].Microseconds())/1000
+	p50, p99, maxD := quantiles(slices.Clone(m.visible))
+	out["visible_p50_ms"], out["visible_p99_ms"], out["visible_max_ms"] = ms(p50), ms(p99), ms(maxD)
 }
 
 func (m *Mixed) NewSource(seed uint64) Source {

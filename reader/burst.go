@@ -82,7 +82,6 @@ type roundOutcome struct {
 	need   condcache.Freshness
 	known  int64
 	lead   func(answer *condcache.LookupResult)
-	answer *condcache.LookupResult // set by the caller for lead
 }
 
 // throughRounds asks the cache, and on a miss at a known generation waits

@@ -120,21 +120,20 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 	// service context either (its deadline costs more than the copy).
 	if s.leased != nil {
 		if hit, ok := s.leased.LeaseHit(gt, p.at, p.dict); ok {
-			if s.redisLookups != nil {
-				s.redisLookups.Inc()
-			}
-			writeLookup(ctx, hit.Generation, true, hit.Status, hit.Window, hit.Digest, hit.NoticeSummary, hit.Body, false)
+			s.countSource("redis")
+			writeCached(ctx, hit)
 			return nil
 		}
 	}
 	sctx, cancel := s.serviceContext()
 	defer cancel()
 	o := s.throughRounds(sctx, gt, p.at, p.dict)
+	var answer *condcache.LookupResult // the database's, for the round this lookup leads
 	if o.lead != nil {
-		defer func() { o.lead(o.answer) }()
+		defer func() { o.lead(answer) }()
 	}
 	if o.ok {
-		writeLookup(ctx, o.hit.Generation, true, o.hit.Status, o.hit.Window, o.hit.Digest, o.hit.NoticeSummary, o.hit.Body, false)
+		writeCached(ctx, o.hit)
 		return nil
 	}
 	// Encode into the response's own pooled buffer: fasthttp hands it back
@@ -146,7 +145,7 @@ func (s *Server) lookup(ctx *fasthttp.RequestCtx) error {
 		res, b = s.encodeLookup(gt, p.at, p.dict, *o.shared, b)
 	} else {
 		var err error
-		if res, o.answer, b, err = s.fromDatabase(sctx, gt, p.at, p.dict, o.need, o.known, b); err != nil {
+		if res, answer, b, err = s.fromDatabase(sctx, gt, p.at, p.dict, o.need, o.known, b); err != nil {
 			return err
 		}
 	}
@@ -214,10 +213,19 @@ func (s *Server) encodeLookup(gt string, at condcache.Point, dict bool, res cond
 	return res, b
 }
 
+// lookupSources are the sources a lookup is counted under
+// (condcache_lookups_total), resolved once in New.
+var lookupSources = []string{"redis", "replica", "primary", "round"}
+
 func (s *Server) countSource(source string) {
-	if s.cfg.LookupSources != nil {
-		s.cfg.LookupSources.WithLabelValues(source).Inc()
+	if s.cfg.LookupSources == nil {
+		return
 	}
+	if c, ok := s.sources[source]; ok {
+		c.Inc()
+		return
+	}
+	s.cfg.LookupSources.WithLabelValues(source).Inc()
 }
 
 // Cache-Control by GT status (docs/design.md "HTTP caching"): a frozen GT never
@@ -228,6 +236,11 @@ const (
 	cacheLocked   = "public, max-age=3600"
 	cacheUnlocked = "no-cache"
 )
+
+// writeCached answers a lookup with a cached answer (shared, never changed).
+func writeCached(ctx *fasthttp.RequestCtx, hit condcache.CachedLookup) {
+	writeLookup(ctx, hit.Generation, true, hit.Status, hit.Window, hit.Digest, hit.NoticeSummary, hit.Body, false)
+}
 
 // writeLookup answers a lookup with its HTTP caching headers: an ETag of
 // the GT's generation (the URL fixes GT, point and shape, and a generation

@@ -197,9 +197,9 @@ type Server struct {
 	notices        noticeMemo   // candidate notices per GT and generation
 	misses         missRounds   // rounds of a burst's misses (burst.go)
 
-	// Resolved once for the hot path of a leased copy (lookup.go).
-	leased       condcache.LeasedLookups // nil: the cache has no leases
-	redisLookups prometheus.Counter      // nil: lookups are not counted
+	// Resolved once for the lookup's hot path (lookup.go).
+	leased  condcache.LeasedLookups       // nil: the cache has no leases
+	sources map[string]prometheus.Counter // LookupSources' children by source
 }
 
 // New returns a reader serving svc. It panics if the route table has a GET
@@ -215,7 +215,10 @@ func New(svc condcache.ReadService, cfg Config) *Server {
 	}
 	s.leased, _ = cfg.Cache.(condcache.LeasedLookups)
 	if cfg.LookupSources != nil {
-		s.redisLookups = cfg.LookupSources.WithLabelValues("redis")
+		s.sources = map[string]prometheus.Counter{}
+		for _, source := range lookupSources {
+			s.sources[source] = cfg.LookupSources.WithLabelValues(source)
+		}
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	proxy, err := newWriterProxy(cfg.WriterURL, cfg.WriterTimeout, cfg.MaxRequestBodySize)
