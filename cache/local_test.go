@@ -128,3 +128,24 @@ func TestLocalCopyExpires(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkLocalFind: a leased hit's search among one GT's copies, at the
+// size of the sphenix preset prewarmed (one copy per run of 10,000).
+func BenchmarkLocalFind(b *testing.B) {
+	l := newLocal(1<<30, time.Hour)
+	const runs = 10_000
+	v := condcache.CachedLookup{State: condcache.CacheHit, Generation: 3, Body: make([]byte, 13_000)}
+	for r := range int64(runs) {
+		l.put("G", false, key(r), key(r+1), v, 1)
+	}
+	keys := make([]condcache.CombKey, 1024)
+	for i := range keys {
+		keys[i] = key(int64(i*7919) % runs)
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, _, _, ok := l.find("G", keys[i%len(keys)], false); !ok {
+			b.Fatal("not found")
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
@@ -264,16 +265,17 @@ func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string,
 	h := &ctx.Response.Header
 	h.SetContentTypeBytes(jsonContentType)
 	if digest != "" {
-		h.Set(api.HeaderDigest, digest)
+		h.SetCanonical(headerDigest, s2b(digest))
 	}
 	if notices != "" {
-		h.Set(api.HeaderNotices, notices)
+		h.SetCanonical(headerNotices, s2b(notices))
 	}
+	var point [42]byte
 	if w.HasFrom {
-		h.Set(api.HeaderValidFrom, pointHeader(w.FromPoint))
+		h.SetCanonical(headerValidFrom, appendPointHeader(point[:0], w.FromPoint))
 	}
 	if w.HasUntil {
-		h.Set(api.HeaderValidUntil, pointHeader(w.UntilPoint))
+		h.SetCanonical(headerValidUntil, appendPointHeader(point[:0], w.UntilPoint))
 	}
 	if setCaching(ctx, gen, found, status) {
 		return // 304
@@ -288,20 +290,20 @@ func writeLookup(ctx *fasthttp.RequestCtx, gen int64, found bool, status string,
 func setCaching(ctx *fasthttp.RequestCtx, gen int64, found bool, status string) (notModified bool) {
 	h := &ctx.Response.Header
 	if !found || gen <= 0 {
-		h.Set(fasthttp.HeaderCacheControl, cacheUnlocked)
+		h.SetCanonical(headerCacheControl, cacheUnlockedBytes)
 		return false
 	}
 	var etag [24]byte
 	tag := strconv.AppendInt(append(etag[:0], '"', 'g'), gen, 10)
 	tag = append(tag, '"')
-	h.SetBytesV(fasthttp.HeaderETag, tag)
+	h.SetCanonical(headerETag, tag)
 	switch status {
 	case condcache.StatusFrozen:
-		h.Set(fasthttp.HeaderCacheControl, cacheFrozen)
+		h.SetCanonical(headerCacheControl, cacheFrozenBytes)
 	case condcache.StatusLocked:
-		h.Set(fasthttp.HeaderCacheControl, cacheLocked)
+		h.SetCanonical(headerCacheControl, cacheLockedBytes)
 	default:
-		h.Set(fasthttp.HeaderCacheControl, cacheUnlocked)
+		h.SetCanonical(headerCacheControl, cacheUnlockedBytes)
 	}
 	if etagMatches(ctx.Request.Header.Peek(fasthttp.HeaderIfNoneMatch), tag) {
 		ctx.Response.SetStatusCode(fasthttp.StatusNotModified)
@@ -327,5 +329,31 @@ func etagMatches(inm, tag []byte) bool {
 
 // pointHeader formats a point as "major.minor".
 func pointHeader(p condcache.Point) string {
-	return strconv.FormatInt(p.Major, 10) + "." + strconv.FormatInt(p.Minor, 10)
+	var b [42]byte
+	return string(appendPointHeader(b[:0], p))
 }
+
+func appendPointHeader(b []byte, p condcache.Point) []byte {
+	b = strconv.AppendInt(b, p.Major, 10)
+	b = append(b, '.')
+	return strconv.AppendInt(b, p.Minor, 10)
+}
+
+// The lookup's header names in the form fasthttp sends them (it
+// normalises names: "ETag" goes out as "Etag"), set with SetCanonical,
+// which skips normalising a name on every answer; and its Cache-Control
+// values as bytes.
+var (
+	headerDigest       = []byte(api.HeaderDigest)
+	headerNotices      = []byte(api.HeaderNotices)
+	headerValidFrom    = []byte(api.HeaderValidFrom)
+	headerValidUntil   = []byte(api.HeaderValidUntil)
+	headerETag         = []byte("Etag")
+	headerCacheControl = []byte(fasthttp.HeaderCacheControl)
+	cacheFrozenBytes   = []byte(cacheFrozen)
+	cacheLockedBytes   = []byte(cacheLocked)
+	cacheUnlockedBytes = []byte(cacheUnlocked)
+)
+
+// s2b is s's bytes, for a header value fasthttp copies at once.
+func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

@@ -69,7 +69,7 @@ func (s *Server) counting(route string, h fasthttp.RequestHandler) fasthttp.Requ
 			return
 		}
 		var buf [64]byte
-		client := admission.AppendClientKey(buf[:0], ctx, s.cfg.Admission.TrustForwarded)
+		client := append(buf[:0], admission.RequestClient(ctx, s.cfg.Admission.TrustForwarded)...)
 		gts(ctx, func(gt []byte) { s.cfg.Usage.Add(gt, client) })
 	}
 }

@@ -159,6 +159,19 @@ func New(cfg Config, paths Paths, m *Metrics) *Controller {
 // A pointer boxes without allocating, on every request.
 type controllerKey struct{}
 
+// clientKeyKey is the user-value key under which Wrap leaves the request's
+// ClientKey, for RequestClient: the headers are looked up once per request.
+type clientKeyKey struct{}
+
+// RequestClient is ClientKey(ctx, trustForwarded), as Wrap found it when it
+// ran (with the same trustForwarded), else found now.
+func RequestClient(ctx *fasthttp.RequestCtx, trustForwarded bool) string {
+	if client, ok := ctx.UserValue(clientKeyKey{}).(string); ok {
+		return client
+	}
+	return ClientKey(ctx, trustForwarded)
+}
+
 // saturatedKey marks a request that ShedSaturated answered, so that served
 // counts it as shed.
 type saturatedKey struct{}
@@ -173,6 +186,7 @@ func (a *Controller) Wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 		var client string
 		if a.rates != nil || a.clients != nil {
 			client = ClientKey(ctx, a.cfg.TrustForwarded)
+			ctx.SetUserValue(clientKeyKey{}, client)
 		}
 		if a.rates != nil {
 			if ok, retryIn := a.rates.take(client, monoNow()); !ok {
