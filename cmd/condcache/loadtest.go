@@ -208,7 +208,7 @@ func benchCommand(e config.Env, st cli.Streams) *cobra.Command {
 	o := loadtest.BenchOptions{Stdout: stdout, Progress: stderr}
 	var readme string
 	t := &config.Table{Command: "condcache loadtest bench", Synopsis: "[flags]",
-		About: "Starts a stack of its own, loads a preset with COPY, and measures every target of issue 17 in one run:\n" +
+		About: "Starts a stack of its own, loads a preset with COPY, and measures every performance target (issue 17) in one run:\n" +
 			"cache hits beside nginx-ttl and the static target, staleness after writes, uncached lookups against pgbench's\n" +
 			"ceilings for the lookup statement and the reference's, the browse endpoints, write visibility, a farm burst,\n" +
 			"then on a stack like make run's a bulk load and a clone; ends with one table of the targets.",
