@@ -161,7 +161,7 @@ func BenchTable(f BenchFigures) []BenchRow {
 	bp99 := BenchRow{Target: "5 farm burst p99", Goal: "< 1 s", Baseline: "-", Ratio: none, Unmeasured: true}
 	if b := f.Burst; b != nil && b.Windows > 0 {
 		qpw = ceiling(qpw.Target, qpw.Goal, b.QueriesPerWindow, 1, "", "-", true)
-		qpw.Measured = fmt.Sprintf("%s (%s queries, %d windows, %d jobs, %d shed)", num(b.QueriesPerWindow), num(b.Queries), b.Windows, b.Jobs, b.Failed)
+		qpw.Measured = fmt.Sprintf("%s (%s queries, %d windows, %s jobs, %d shed)", num(b.QueriesPerWindow), num(b.Queries), b.Windows, num(float64(b.Jobs)), b.Failed)
 		p99 := ms(b.P99)
 		bp99 = ceiling(bp99.Target, bp99.Goal, p99, 1000, " ms", "-", true)
 		bp99.Met = p99 < 1000
