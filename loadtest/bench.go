@@ -197,8 +197,10 @@ func Bench(ctx context.Context, stack BenchStack, o BenchOptions) (*BenchResult,
 	// Target 6: the mixed workload through the cached reader, each write's
 	// visibility timed through every reader.
 	mixed := NewMixed(w, NewClient(stack.CachedReaderURL()), 2)
-	for _, u := range []string{stack.CachedReaderURL(), stack.UncountedReaderURL(), stack.UncachedReaderURL(), stack.SQLReaderURL()} {
-		mixed.Probes = append(mixed.Probes, NewClient(u))
+	probes := []struct{ name, url string }{{"Redis", stack.CachedReaderURL()}, {"Redis, uncounted", stack.UncountedReaderURL()},
+		{"no Redis, GT index", stack.UncachedReaderURL()}, {"no Redis, SQL", stack.SQLReaderURL()}}
+	for _, p := range probes {
+		mixed.Probes = append(mixed.Probes, NewClient(p.url))
 	}
 	mres, err := Run(ctx, RunOptions{Target: stack.CachedReaderURL(), Workload: mixed, Connections: 8, Duration: o.Duration, Warmup: time.Second})
 	if err != nil {
@@ -239,6 +241,11 @@ func Bench(ctx context.Context, stack BenchStack, o BenchOptions) (*BenchResult,
 	for _, e := range f.Endpoints {
 		fmt.Fprintf(stdout, "  %-18s %-40s p50 %7.2f ms  p99 %7.2f ms  failed %d\n", e.Name, e.Path, e.P50, e.P99, e.Failed)
 	}
+	fmt.Fprint(stdout, "write visibility p99 by reader:")
+	for i, p99 := range mixed.VisibleP99ByProbe() {
+		fmt.Fprintf(stdout, " %s %.1f ms;", probes[i].name, p99)
+	}
+	fmt.Fprintln(stdout)
 	fmt.Fprintln(stdout, "farm burst:", burst)
 	_, _ = closeNginx(), closeStatic()
 	if err := stopStack(); err != nil {
