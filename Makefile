@@ -33,7 +33,7 @@ lint:
 bench: deps build
 	@mkdir -p reports
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./... | tee reports/gobench-$$(date +%Y%m%d-%H%M%S).txt
-	./$(BIN) loadtest bench
+	./$(BIN) loadtest bench -readme README.md
 
 ## fuzz: each fuzz target for FUZZTIME (CI runs this), longer by hand: make fuzz FUZZTIME=5m.
 ## The default is a count, not a duration: Go 1.26's fuzzer can fail a time-limited run with

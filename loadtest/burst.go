@@ -74,6 +74,20 @@ func queriesOf(readers []string) (float64, error) {
 	return n, nil
 }
 
+// FarmBurst is `condcache loadtest burst`: a write through writer that
+// changes none of o.GlobalTag's answers (an empty payload list of a new
+// type attached to it) empties the GT's cache, then MeasureBurst.
+func FarmBurst(ctx context.Context, writer *Client, o BurstOptions) (Burst, error) {
+	pt := fmt.Sprintf("burst_%d", time.Now().UnixNano())
+	if err := writer.CreatePayloadType(ctx, pt); err != nil {
+		return Burst{}, err
+	}
+	if _, err := writer.CreateAttachedList(ctx, o.GlobalTag, pt); err != nil {
+		return Burst{}, err
+	}
+	return MeasureBurst(ctx, o)
+}
+
 // MeasureBurst fires the burst: every job's request is made ready, then
 // all are released at once (open loop: each job's latency counts from the
 // release, whatever the connection pool makes it wait).

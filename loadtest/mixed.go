@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -36,9 +37,10 @@ type Mixed struct {
 	acked         atomic.Int64 // index of the newest acknowledged write, -1 none
 	writes, fails atomic.Int64
 
-	visMu   sync.Mutex
-	visible []time.Duration // per probe of a write: acknowledgement → answer showing it
-	late    int             // probes whose first answer did not show the write
+	visMu    sync.Mutex
+	visible  []time.Duration   // per probe of a write: acknowledgement → answer showing it
+	perProbe [][]time.Duration // the same, by probe
+	late     int               // probes whose first answer did not show the write
 }
 
 // NewMixed returns a Mixed workload reading like reads and writing through
@@ -68,6 +70,7 @@ func (m *Mixed) Start(ctx context.Context) (stop func() (map[string]float64, err
 	m.writes.Store(0)
 	m.fails.Store(0)
 	m.visible, m.late = nil, 0
+	m.perProbe = make([][]time.Duration, len(m.Probes))
 	if err := m.writer.CreatePayloadType(ctx, m.typ); err != nil {
 		return nil, err
 	}
@@ -114,13 +117,15 @@ func (m *Mixed) probe(ctx context.Context, j int64, url string) {
 	path := fmt.Sprintf("payloadiovs/?gtName=%s&majorIOV=%d&minorIOV=0", m.GlobalTag, m.start(j))
 	want := []byte(`"` + url + `"`)
 	var wg sync.WaitGroup
-	for _, c := range m.Probes {
+	for i, c := range m.Probes {
 		wg.Go(func() {
 			for first := true; ctx.Err() == nil; first = false {
 				res, err := c.Get(ctx, path)
 				if err == nil && res.Status == 200 && bytes.Contains(res.Body, want) {
+					took := time.Since(acked)
 					m.visMu.Lock()
-					m.visible = append(m.visible, time.Since(acked))
+					m.visible = append(m.visible, took)
+					m.perProbe[i] = append(m.perProbe[i], took)
 					m.visMu.Unlock()
 					return
 				}
@@ -153,6 +158,22 @@ func (m *Mixed) visibility(out map[string]float64) {
 	}
 	p50, p99, maxD := quantiles(slices.Clone(m.visible))
 	out["visible_p50_ms"], out["visible_p99_ms"], out["visible_max_ms"] = ms(p50), ms(p99), ms(maxD)
+}
+
+// VisibleP99ByProbe is the last run's visibility p99 in ms through each
+// probe, in the order of Probes (NaN for a probe that saw no write).
+func (m *Mixed) VisibleP99ByProbe() []float64 {
+	m.visMu.Lock()
+	defer m.visMu.Unlock()
+	out := make([]float64, len(m.perProbe))
+	for i, d := range m.perProbe {
+		out[i] = math.NaN()
+		if len(d) > 0 {
+			_, p99, _ := quantiles(slices.Clone(d))
+			out[i] = ms(p99)
+		}
+	}
+	return out
 }
 
 func (m *Mixed) NewSource(seed uint64) Source {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -189,15 +190,7 @@ func burstCommand(e config.Env, st cli.Streams) *cobra.Command {
 		if writer == "" {
 			writer = o.Readers[0]
 		}
-		w := loadtest.NewClient(writer)
-		pt := fmt.Sprintf("burst_%d", time.Now().UnixNano())
-		if err := w.CreatePayloadType(ctx, pt); err != nil {
-			return err
-		}
-		if _, err := w.CreateAttachedList(ctx, o.GlobalTag, pt); err != nil {
-			return err
-		}
-		b, err := loadtest.MeasureBurst(ctx, o)
+		b, err := loadtest.FarmBurst(ctx, loadtest.NewClient(writer), o)
 		if err != nil {
 			return err
 		}
@@ -206,29 +199,77 @@ func burstCommand(e config.Env, st cli.Streams) *cobra.Command {
 	})
 }
 
-// runBench is `condcache loadtest bench` (make bench): pgdata starts the
-// stack with a preset loaded, loadtest measures it.
+// benchCommand is `condcache loadtest bench` (make bench): pgdata starts
+// the stacks (the bench stack with a preset loaded, then a write stack
+// like make run's), loadtest measures them and builds the targets' table,
+// which -readme splices into the README.
 func benchCommand(e config.Env, st cli.Streams) *cobra.Command {
 	so := pgdata.BenchOptions{Settings: loadStackSettings, Progress: stderr}
 	o := loadtest.BenchOptions{Stdout: stdout, Progress: stderr}
+	var readme string
 	t := &config.Table{Command: "condcache loadtest bench", Synopsis: "[flags]",
-		About: "Starts a stack of its own, loads a preset with COPY, and runs reco side by side with the static target:\ncache hits, then uncached (GT index, and SQL alone), against pgbench's ceilings for the lookup statement and the reference's.",
+		About: "Starts a stack of its own, loads a preset with COPY, and measures every performance target (issue 17) in one run:\n" +
+			"cache hits beside nginx-ttl and the static target, staleness after writes, uncached lookups against pgbench's\n" +
+			"ceilings for the lookup statement and the reference's, the browse endpoints, write visibility, a farm burst,\n" +
+			"then on a stack like make run's a bulk load and a clone; ends with one table of the targets.",
 		Settings: []config.Setting{
-			{Flag: "preset", Default: "sphenix", Help: "data set preset", Value: presetValue(&so.Preset)},
+			{Flag: "preset", Default: "sphenix", Help: "data set preset (production: 36M rows, for a manual run)", Value: presetValue(&so.Preset)},
 			{Flag: "d", Default: "10s", Help: "measured time per target and case", Value: config.Duration(&o.Duration)},
 			{Flag: "c", Default: "64", Help: "connections", Value: config.Int(&o.Connections)},
+			{Flag: "write-rows", Default: "1000000", Help: "rows of the bulk load and so of the cloned GT (0: no write part)", Value: config.Int(&o.WriteRows)},
+			{Flag: "burst-jobs", Default: "10000", Help: "jobs of the farm burst", Value: config.Int(&o.BurstJobs)},
+			{Flag: "readme", DefaultText: "none", Help: "replace the block between <!-- bench:begin --> and <!-- bench:end --> in this file with the table", Value: config.String(&readme)},
 			{Flag: "out", DefaultText: "reports/bench-<time>", Help: "report directory", Value: config.String(&o.Out)},
 		}}
-	return loadtestSub("bench", "start a stack of its own, load a preset, and measure it (make bench)", t, e, st, func(ctx context.Context) error {
+	return loadtestSub("bench", "start a stack of its own, load a preset, and measure every target (make bench)", t, e, st, func(ctx context.Context) error {
 		if o.Out == "" {
 			o.Out = reportDir("bench-")
 		}
+		if o.WriteRows < 0 {
+			return cli.Usagef("-write-rows %d: want 0 (no write part) or more", o.WriteRows)
+		}
+		// Refuse a README without its markers before the half hour of
+		// measuring, not after.
+		var text string
+		if readme != "" {
+			b, err := os.ReadFile(readme)
+			if err != nil {
+				return err
+			}
+			text = string(b)
+			if _, err := loadtest.SpliceReadme(text, ""); err != nil {
+				return fmt.Errorf("-readme %s: %w", readme, err)
+			}
+		}
 		o.Preset = so.Preset.Name
+		o.StartWrites = func(ctx context.Context) (loadtest.WriteStack, error) {
+			return pgdata.StartWriteStack(ctx, pgdata.WriteStackOptions{Settings: loadStackSettings, Progress: stderr})
+		}
 		stack, err := pgdata.StartBench(ctx, so)
 		if err != nil {
 			return err
 		}
-		return loadtest.Bench(ctx, stack, o)
+		res, err := loadtest.Bench(ctx, stack, o)
+		if err != nil || readme == "" {
+			return err
+		}
+		// Read again: the file may have changed while the bench ran.
+		b, err := os.ReadFile(readme)
+		if err != nil {
+			return err
+		}
+		text = string(b)
+		block := loadtest.ReadmeBlock(res.Table, "condcache "+strings.Join(os.Args[1:], " "), res.Started.Format("2006-01-02 15:04 UTC"),
+			so.Preset.Name, runtime.NumCPU(), res.Load1, res.Load1End)
+		spliced, err := loadtest.SpliceReadme(text, block)
+		if err != nil {
+			return fmt.Errorf("-readme %s: %w", readme, err)
+		}
+		if err := os.WriteFile(readme, []byte(spliced), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "table written into", readme)
+		return nil
 	})
 }
 
