@@ -65,7 +65,8 @@ var payloadIOVBrowse = browseSpec{
 		LEFT JOIN "PayloadList" l ON l.id = i.payload_list_id
 		LEFT JOIN "GlobalTag" g ON g.id = l.global_tag_id
 		LEFT JOIN "PayloadType" t ON t.id = l.payload_type_id`,
-	id: `i.id`,
+	id:    `i.id`,
+	count: countIOVsByList,
 	filters: []browseField{
 		{"payload_list", `l.name`},
 		{"global_tag", `g.name`},
@@ -85,6 +86,24 @@ var payloadIOVBrowse = browseSpec{
 		{"payload_type", `t.name`},
 		{"inserted", `i.created`},
 	},
+}
+
+// countIOVsByList counts the IOVs a payloadIOVBrowse query without search
+// matches from the maintained per-list counts (docs/design.md "Maintained
+// counts"): its filters name the list, its GT and its type, so they select
+// lists, and the IOVs matched are those of the lists matched; detached
+// IOVs (no list) match only when nothing is filtered, and are counted
+// through the index on payload_list_id. Counting the rows cost a scan of
+// the whole table per page (p99 83 ms at 0.3M rows, seconds at 36M).
+func countIOVsByList(where string) string {
+	byList := `SELECT coalesce(sum(cc.iovs), 0)::bigint FROM "PayloadList" l
+		LEFT JOIN "GlobalTag" g ON g.id = l.global_tag_id
+		LEFT JOIN "PayloadType" t ON t.id = l.payload_type_id
+		JOIN condcache_list_count cc ON cc.payload_list_id = l.id` + where
+	if where != "" {
+		return byList
+	}
+	return `SELECT (` + byList + `) + (SELECT count(*) FROM "PayloadIOV" WHERE payload_list_id IS NULL)`
 }
 
 // BrowseGlobalTags returns a page of GT summaries.

@@ -10,7 +10,8 @@ import (
 	cdbsql "github.com/condcache/condcache/sql"
 )
 
-// TestGlobalTagCountsStayExact: the IOV counts globalTags answers come from
+// TestGlobalTagCountsStayExact: the IOV counts globalTags answers, and the
+// browse mode's list IOV counts and IOV totals (checkBrowseCounts), come from
 // the maintained per-list counts (migration 012, docs/design.md "Maintained
 // counts"); after every write of a random sequence of every kind (creates,
 // attaches with splits and trims, bulk loads small and large, IOV and list
@@ -49,6 +50,7 @@ func TestGlobalTagCountsStayExact(t *testing.T) {
 				t.Fatalf("step %d (%s): globalTag/%s counts %d IOVs (%v), want %d", step, what, g.Name, one.PayloadIOVCount, err, iovs)
 			}
 		}
+		checkBrowseCounts(t, e, reader, step, what)
 	}
 	listOf := func(g, typ string) (string, bool) {
 		var name string
@@ -163,4 +165,60 @@ func TestGlobalTagCountsStayExact(t *testing.T) {
 	}
 	check(-1, "truncate")
 	t.Logf("writes checked: %v", kinds)
+}
+
+// checkBrowseCounts: every list's IOV count in the browse mode of
+// payloadLists, and the total of the browse mode of payloadIOVs unfiltered
+// and under each filter (list, GT, type, and GT with type), equal counting
+// the rows they stand for, detached IOVs included where nothing filters them
+// out.
+func checkBrowseCounts(t *testing.T, e *storeEnv, reader *cdbsql.Reader, step int, what string) {
+	t.Helper()
+	ctx := e.ctx
+	lists, err := reader.BrowsePayloadLists(ctx, condcache.BrowseQuery{PageSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lists.Results {
+		if want := e.count(`SELECT count(*) FROM "PayloadIOV" WHERE payload_list_id = $1`, l.ID); l.IOVCount != want {
+			t.Fatalf("step %d (%s): list %s shows %d IOVs; the rows say %d", step, what, l.Name, l.IOVCount, want)
+		}
+	}
+	const joined = `SELECT count(*) FROM "PayloadIOV" i LEFT JOIN "PayloadList" l ON l.id = i.payload_list_id
+		LEFT JOIN "GlobalTag" g ON g.id = l.global_tag_id LEFT JOIN "PayloadType" t ON t.id = l.payload_type_id`
+	type filtered struct {
+		filters map[string]string
+		where   string
+		args    []any
+	}
+	cases := []filtered{{filters: nil, where: ""}}
+	rows, err := e.db.Query(ctx, `SELECT l.name, coalesce(g.name, ''), t.name FROM "PayloadList" l
+		LEFT JOIN "GlobalTag" g ON g.id = l.global_tag_id JOIN "PayloadType" t ON t.id = l.payload_type_id ORDER BY l.id LIMIT 4`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var list, gt, typ string
+		if err := rows.Scan(&list, &gt, &typ); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, filtered{map[string]string{"payload_list": list}, ` WHERE l.name = $1`, []any{list}},
+			filtered{map[string]string{"payload_type": typ}, ` WHERE t.name = $1`, []any{typ}})
+		if gt != "" {
+			cases = append(cases, filtered{map[string]string{"global_tag": gt}, ` WHERE g.name = $1`, []any{gt}},
+				filtered{map[string]string{"global_tag": gt, "payload_type": typ}, ` WHERE g.name = $1 AND t.name = $2`, []any{gt, typ}})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		page, err := reader.BrowsePayloadIOVs(ctx, condcache.BrowseQuery{Filters: c.filters, PageSize: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := e.count(joined+c.where, c.args...); page.Count != want {
+			t.Fatalf("step %d (%s): piov browse %v counts %d IOVs; the rows say %d", step, what, c.filters, page.Count, want)
+		}
+	}
 }
