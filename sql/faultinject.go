@@ -3,8 +3,11 @@
 package sql
 
 import (
+	"context"
 	"os"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Fault injection for the fault suite only (internal/faults
@@ -22,16 +25,38 @@ import (
 // CONDCACHE_FAULT_AFTER_COMMIT names a file. When it exists as a write
 // commits, the writer renames it to <file>.committed (so the test knows the
 // commit happened, and exactly one write trips) and stops its whole process
-// with SIGSTOP, the relay's goroutine included, so nothing publishes until
-// the test SIGKILLs it.
+// with SIGSTOP, so nothing publishes until the test SIGKILLs it. While the
+// file exists, and once tripped, the relay's reads of the outbox wait
+// (faultHoldRelay): the commit's NOTIFY would otherwise let the relay
+// publish in the moment between the commit and the stop (seen once under
+// load: the mark was gone before the writer stopped).
 var faultAfterCommitFile = os.Getenv("CONDCACHE_FAULT_AFTER_COMMIT")
+
+var faultTripped atomic.Bool
 
 func faultAfterCommit() {
 	if faultAfterCommitFile == "" {
 		return
 	}
+	if _, err := os.Stat(faultAfterCommitFile); err != nil {
+		return // not armed
+	}
+	faultTripped.Store(true) // before the rename lets the relay go
 	if os.Rename(faultAfterCommitFile, faultAfterCommitFile+".committed") != nil {
-		return // not armed, or another write tripped it
+		faultTripped.Store(false) // another write tripped it
+		return
 	}
 	_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+}
+
+func faultHoldRelay(ctx context.Context) {
+	if faultAfterCommitFile == "" {
+		return
+	}
+	for ctx.Err() == nil {
+		if _, err := os.Stat(faultAfterCommitFile); err != nil && !faultTripped.Load() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
