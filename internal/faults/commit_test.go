@@ -93,6 +93,8 @@ func TestWriterKilledAfterCommit(t *testing.T) {
 		return num(h[1]) > num(h[0])
 	}
 
+	time.Sleep(3 * time.Second) // the replica has v0.root's generation: a miss may read it
+
 	// The IOV is created by a write of its own; its attach is the write
 	// that trips.
 	status, v, err := call("POST", f.api+"/piov", map[string]any{"payload_url": "v1.root", "checksum": "c", "major_iov": 1, "minor_iov": 0})
