@@ -26,10 +26,10 @@ import (
 // commits, the writer renames it to <file>.committed (so the test knows the
 // commit happened, and exactly one write trips) and stops its whole process
 // with SIGSTOP, so nothing publishes until the test SIGKILLs it. While the
-// file exists, and once tripped, the relay's reads of the outbox wait
-// (faultHoldRelay): the commit's NOTIFY would otherwise let the relay
-// publish in the moment between the commit and the stop (seen once under
-// load: the mark was gone before the writer stopped).
+// file exists, and once tripped, the relay's reads of the outbox and of the
+// generations (for a resync) wait (faultHoldRelay): the commit's NOTIFY
+// wakes the relay, which could otherwise publish in the moment between the
+// commit and the stop.
 var faultAfterCommitFile = os.Getenv("CONDCACHE_FAULT_AFTER_COMMIT")
 
 var faultTripped atomic.Bool

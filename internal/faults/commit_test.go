@@ -122,7 +122,18 @@ func TestWriterKilledAfterCommit(t *testing.T) {
 	})
 	// Committed on the primary, not published: the window is open.
 	if n := queued(); n == 0 {
-		t.Fatal("the attach's outbox row is gone: it was published before the writer stopped")
+		// Say what happened, for a failure seen once under a loaded
+		// machine and not explained yet.
+		h, _ := rdb.HGetAll(ctx, "cc:gen:{"+f.gt+"}").Result()
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", tp.servers.Writer.Pid()))
+		var a answer
+		select {
+		case a = <-answered:
+		case <-time.After(time.Second):
+			a.err = errors.New("no answer yet")
+		}
+		t.Fatalf("the attach's outbox row is gone: it was published before the writer stopped (Redis %v; writer %.40s; client %d %v %v)",
+			h, st, a.status, a.body, a.err)
 	}
 	load.expect("v1.root", "")
 	committed := time.Now()
