@@ -24,6 +24,7 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags faultinject ./sql/
 	$(STATICCHECK) ./...
 	$(GO) mod tidy -diff
 	@bash .ci/check-layers

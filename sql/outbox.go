@@ -60,6 +60,7 @@ func NewOutbox(primary *pgxpool.Pool) *Outbox { return &Outbox{db: primary} }
 // Pending returns the newest queued generation of each GT with queued
 // invalidations (up to a batch).
 func (o *Outbox) Pending(ctx context.Context) ([]condcache.Invalidation, error) {
+	faultHoldRelay(ctx) // a no-op outside the fault suite's build
 	rows, err := o.db.Query(ctx, pendingSQL, maxOutboxBatch)
 	if err != nil {
 		return nil, err
@@ -71,6 +72,7 @@ func (o *Outbox) Pending(ctx context.Context) ([]condcache.Invalidation, error) 
 // has one for, deleted GTs included (a cache that lost its state is
 // rebuilt from these).
 func (o *Outbox) Generations(ctx context.Context) ([]condcache.Invalidation, error) {
+	faultHoldRelay(ctx) // a no-op outside the fault suite's build
 	rows, err := o.db.Query(ctx, `SELECT global_tag, generation FROM condcache_generation ORDER BY global_tag`)
 	if err != nil {
 		return nil, err

@@ -113,6 +113,7 @@ func (s *Store) inTxOpts(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx
 		}
 	}
 	if err == nil && s.inv != nil {
+		faultAfterCommit() // a no-op outside the fault suite's build
 		s.publishAfterCommit(ctx, invs)
 	}
 	return storeError(err)

@@ -14,7 +14,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	testkit.Main(m, testkit.Options{Name: "faults", Build: true}, func(_ context.Context, env *testkit.Env) error {
+	testkit.Main(m, testkit.Options{Name: "faults", Build: true, BuildTags: []string{"faultinject"}}, func(_ context.Context, env *testkit.Env) error {
 		binary = env.Binary
 		return nil
 	})

@@ -20,6 +20,9 @@ type Options struct {
 	// Build builds the condcache binary (Env.Binary), for tests that run
 	// it as separate processes.
 	Build bool
+	// BuildTags are build tags for that binary, e.g. "faultinject" for
+	// the fault suite's injection points; none for every other suite.
+	BuildTags []string
 	// Stack, when not nil, starts a local stack with these options
 	// (Env.Stack); Main sets Dir and Fast.
 	Stack *localstack.Options
@@ -77,7 +80,7 @@ func start(o Options, setup func(ctx context.Context, env *Env) error) (*Env, er
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if o.Build {
-		if env.Binary, err = testbuild.Condcache(dir); err != nil {
+		if env.Binary, err = testbuild.Condcache(dir, o.BuildTags...); err != nil {
 			return env, err
 		}
 	}
