@@ -231,7 +231,9 @@ func (l *leases) subscribe(ctx context.Context) {
 				continue
 			}
 			l.c.local.invalidate(gt)
-			if n > l.processed.Load() {
+			if p := l.processed.Load(); n < p {
+				l.rebase(n)
+			} else if n > p {
 				l.processed.Store(n)
 			}
 			l.mu.Lock()
@@ -257,14 +259,27 @@ func (l *leases) startEpoch(ctx context.Context) error {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return err
 	}
-	if n > l.processed.Load() {
-		l.processed.Store(n)
-	}
+	// The counter read now, even when below what was processed before: a
+	// restarted Redis counts from 0 again (rebase).
+	l.processed.Store(n)
 	l.mu.Lock()
 	l.subscribed = true
 	l.activateLocked()
 	l.mu.Unlock()
 	return nil
+}
+
+// rebase starts counting again from notice number n, which is below what
+// this reader processed: Redis lost its counter (restarted or flushed with
+// the subscription standing, or a failover promoted a replica that had not
+// counted as far). Numbers of the old counter would vouch for notices of
+// the new one this reader has not handled: writers would never see an
+// acknowledgement they wait for (the old number was written to the old
+// Redis), and a renewal would activate the lease at once. As at the start
+// of a subscription, the confirmations made before are void.
+func (l *leases) rebase(n int64) {
+	l.c.local.newEpoch()
+	l.processed.Store(n)
 }
 
 func (l *leases) lost() {
@@ -305,6 +320,9 @@ func (l *leases) renew(ctx context.Context) {
 			l.id, l.ttl.Milliseconds()).Int64()
 		cancel()
 		if err == nil {
+			if n < l.processed.Load() {
+				l.rebase(n)
+			}
 			l.mu.Lock()
 			l.pendingFrom, l.pendingTill = n, sent.Add(l.ttl-l.ttl/10).UnixNano()
 			l.activateLocked()
@@ -319,7 +337,8 @@ func (l *leases) renew(ctx context.Context) {
 }
 
 // acknowledge writes the highest processed notice number whenever it
-// moved, and again every ttl/4 until one write of it succeeded.
+// moved (down too, after a rebase), and again every ttl/4 until one write
+// of it succeeded.
 func (l *leases) acknowledge(ctx context.Context) {
 	var sent int64
 	t := time.NewTicker(l.ttl / 4)
@@ -332,7 +351,7 @@ func (l *leases) acknowledge(ctx context.Context) {
 		case <-t.C:
 		}
 		n := l.processed.Load()
-		if n <= sent {
+		if n == sent {
 			continue
 		}
 		actx, cancel := context.WithTimeout(ctx, l.c.writeTimeout())

@@ -215,3 +215,62 @@ func TestLeaseRegistryYoungAfterRestart(t *testing.T) {
 		t.Errorf("the first write after a restart waited %v, want the 300 ms lease ttl", took)
 	}
 }
+
+// After Redis lost everything with the reader's subscription standing (a
+// FLUSHDB, or a restart behind a proxy that kept the connection), the
+// notice counter starts again below what the reader processed. The reader
+// must count from the new counter: else its acknowledgements (the old,
+// higher number) never reach the new Redis, every write waits out its
+// lease, and its lease activates without its having handled the new
+// counter's notices. Once the young registry is waited out, writes are
+// acknowledged by the reader (no lease timeout), it serves under its lease
+// again, and no mark returns while the reader still serves the copy it
+// replaced.
+func TestLeaseAfterCounterRestart(t *testing.T) {
+	url := freshDB(t)
+	const ttl = 300 * time.Millisecond
+	reg := prometheus.NewRegistry()
+	writer := open(t, url, cache.Options{Lease: ttl, Registerer: reg})
+	reader, readerReg := leasedReader(t, url, ttl)
+	gt := testkit.Uniq("recount")
+	servedUnderLease := func(gen int64) {
+		t.Helper()
+		publish(t, writer, gt, gen)
+		wantState(t, get(t, reader, gt, pt(1, 0)), condcache.CacheMiss, gen)
+		if !fill(t, reader, gt, result(gen, condcache.Point{}, condcache.Point{}), `["v"]`) {
+			t.Fatalf("generation %d not stored", gen)
+		}
+		before := leaseHits(readerReg)
+		testkit.Eventually(t, 5*time.Second, "a lease hit", func() bool {
+			get(t, reader, gt, pt(1, 0))
+			return leaseHits(readerReg) > before
+		})
+	}
+	gen := int64(1)
+	for ; gen <= 20; gen++ { // the counter well above what the new Redis will count soon
+		mark(t, writer, gt, gen)
+		publish(t, writer, gt, gen)
+	}
+	servedUnderLease(gen)
+	restartRedis(t, url)
+	if err := writer.Resync(t.Context(), noGenerations); err != nil {
+		t.Fatal(err)
+	}
+	gen++
+	mark(t, writer, gt, gen) // waits out the young registry
+	publish(t, writer, gt, gen)
+	servedUnderLease(gen)
+	before := testutil.ToFloat64(timeouts(t, reg))
+	for range 5 {
+		gen++
+		mark(t, writer, gt, gen)
+		if got := get(t, reader, gt, pt(1, 0)); got.State == condcache.CacheHit {
+			t.Fatalf("after the mark of generation %d returned, the reader served generation %d", gen, got.Generation)
+		}
+		publish(t, writer, gt, gen)
+		servedUnderLease(gen)
+	}
+	if n := testutil.ToFloat64(timeouts(t, reg)) - before; n != 0 {
+		t.Errorf("%v of 5 writes after the restart waited out the reader's lease: its acknowledgements did not count", n)
+	}
+}
