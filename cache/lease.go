@@ -70,12 +70,15 @@ redis.call('SADD', KEYS[1], ARGV[1])
 return tonumber(redis.call('GET', KEYS[3]) or '0')
 `)
 
-// awaitScript: KEYS registry, since; ARGV notice number, writer's lease
-// ttl ms. Returns {leases that have not acknowledged the notice, ms the
-// registry is still younger than the ttl, the longest ttl among the
-// former, expired leases that had not acknowledged it}; forgets expired
-// leases.
+// awaitScript: KEYS registry, since, notice counter; ARGV notice number,
+// writer's lease ttl ms. Returns {leases that have not acknowledged the
+// notice, ms the registry is still younger than the ttl, the longest ttl
+// among the former, expired leases that had not acknowledged it}; forgets
+// expired leases. An acknowledgement above the counter was counted by an
+// earlier Redis (restarted, or the master before a failover) and
+// acknowledges nothing here.
 var awaitScript = redis.NewScript(`
+local counter = tonumber(redis.call('GET', KEYS[3]) or '0')
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local since = tonumber(redis.call('GET', KEYS[2]) or '-1')
@@ -87,7 +90,8 @@ local young = math.max(0, since + tonumber(ARGV[2]) - now)
 local waiting, longest, lapsed = 0, 0, 0
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 	local ttl = redis.call('GET', '` + leaseKeyPrefix + `' .. id)
-	local acked = tonumber(redis.call('GET', '` + leaseAckPrefix + `' .. id) or '0') >= tonumber(ARGV[1])
+	local ack = tonumber(redis.call('GET', '` + leaseAckPrefix + `' .. id) or '0')
+	local acked = ack >= tonumber(ARGV[1]) and ack <= counter
 	if not ttl then
 		redis.call('SREM', KEYS[1], id)
 		redis.call('DEL', '` + leaseAckPrefix + `' .. id)
@@ -113,7 +117,7 @@ func (c *Cache) awaitLeases(parent context.Context, n int64) error {
 	waited := false // some lease had not acknowledged n
 	for {
 		ctx, cancel := context.WithTimeout(parent, c.writeTimeout())
-		res, err := awaitScript.Run(ctx, c.rdb, []string{leaseRegistryKey, leaseSinceKey}, n, ttl.Milliseconds()).Int64Slice()
+		res, err := awaitScript.Run(ctx, c.rdb, []string{leaseRegistryKey, leaseSinceKey, noticeCounterKey}, n, ttl.Milliseconds()).Int64Slice()
 		cancel()
 		if err != nil {
 			return fmt.Errorf("leases: %w", err)
@@ -205,9 +209,14 @@ func (l *leases) subscribe(ctx context.Context) {
 	defer ps.Close()
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() }) // unblocks Receive
 	defer stop()
+	// last is the number of the last notice this subscription delivered:
+	// Redis numbers and publishes in one script, so a subscription's
+	// notices come in rising order unless the counter started again.
+	var last int64
 	for {
 		msg, err := ps.Receive(ctx)
 		if err != nil {
+			last = 0
 			l.lost()
 			if ctx.Err() != nil {
 				return
@@ -231,18 +240,16 @@ func (l *leases) subscribe(ctx context.Context) {
 				continue
 			}
 			l.c.local.invalidate(gt)
-			if p := l.processed.Load(); n < p {
+			if n < last {
 				l.rebase(n)
-			} else if n > p {
+			} else if n > l.processed.Load() {
 				l.processed.Store(n)
 			}
+			last = n
 			l.mu.Lock()
 			l.activateLocked()
 			l.mu.Unlock()
-			select {
-			case l.acks <- struct{}{}:
-			default:
-			}
+			l.signalAck()
 		}
 	}
 }
@@ -266,6 +273,7 @@ func (l *leases) startEpoch(ctx context.Context) error {
 	l.subscribed = true
 	l.activateLocked()
 	l.mu.Unlock()
+	l.signalAck()
 	return nil
 }
 
@@ -280,6 +288,15 @@ func (l *leases) startEpoch(ctx context.Context) error {
 func (l *leases) rebase(n int64) {
 	l.c.local.newEpoch()
 	l.processed.Store(n)
+	l.signalAck()
+}
+
+// signalAck has the acknowledger write the processed number now.
+func (l *leases) signalAck() {
+	select {
+	case l.acks <- struct{}{}:
+	default:
+	}
 }
 
 func (l *leases) lost() {
@@ -315,12 +332,16 @@ func (l *leases) renew(ctx context.Context) {
 	}()
 	for {
 		sent := time.Now()
+		// Read before the renewal runs: notices numbered after it may be
+		// processed by the time it answers, and only a counter that
+		// started again can read below what was processed before.
+		before := l.processed.Load()
 		rctx, cancel := context.WithTimeout(ctx, l.c.o.Timeout*4)
 		n, err := renewScript.Run(rctx, l.c.rdb, []string{leaseRegistryKey, leaseKeyPrefix + l.id, noticeCounterKey, leaseSinceKey},
 			l.id, l.ttl.Milliseconds()).Int64()
 		cancel()
 		if err == nil {
-			if n < l.processed.Load() {
+			if n < before {
 				l.rebase(n)
 			}
 			l.mu.Lock()

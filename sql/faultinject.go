@@ -41,9 +41,14 @@ func faultAfterCommit() {
 	if _, err := os.Stat(faultAfterCommitFile); err != nil {
 		return // not armed
 	}
-	faultTripped.Store(true) // before the rename lets the relay go
+	// Tripped before the rename lets the relay go; only the write that
+	// set it may clear it (a concurrent one that lost the rename must not
+	// release the relay while the winner stops).
+	if !faultTripped.CompareAndSwap(false, true) {
+		return // another write tripped it
+	}
 	if os.Rename(faultAfterCommitFile, faultAfterCommitFile+".committed") != nil {
-		faultTripped.Store(false) // another write tripped it
+		faultTripped.Store(false) // the file went meanwhile: not armed
 		return
 	}
 	_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)

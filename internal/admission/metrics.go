@@ -19,8 +19,11 @@ type Metrics struct {
 	// served holds each labelled client's served and busy-seconds
 	// counters (client label → *clientCounters), resolved at its first
 	// request: two label lookups per request were a tenth of a cache
-	// hit's handling. forgetClient removes a client's.
-	served sync.Map
+	// hit's handling. forgetClient removes a client's. servedMu orders
+	// the resolving of a client's counters and the forgetting of its
+	// series, so that no counters of deleted series are kept.
+	served   sync.Map
+	servedMu sync.Mutex
 }
 
 type clientCounters struct{ requests, seconds prometheus.Counter }
@@ -107,10 +110,15 @@ func (m *Metrics) clientServed(client, outcome string, took time.Duration) {
 	}
 	c, ok := m.served.Load(client)
 	if !ok {
-		c, _ = m.served.LoadOrStore(client, &clientCounters{
-			requests: m.clientRequests.WithLabelValues(client, outcome),
-			seconds:  m.clientSeconds.WithLabelValues(client),
-		})
+		m.servedMu.Lock()
+		if c, ok = m.served.Load(client); !ok {
+			c = &clientCounters{
+				requests: m.clientRequests.WithLabelValues(client, outcome),
+				seconds:  m.clientSeconds.WithLabelValues(client),
+			}
+			m.served.Store(client, c)
+		}
+		m.servedMu.Unlock()
 	}
 	cc := c.(*clientCounters)
 	cc.requests.Inc()
@@ -120,6 +128,8 @@ func (m *Metrics) clientServed(client, outcome string, took time.Duration) {
 // forgetClient deletes the series of a client that lost its label.
 func (m *Metrics) forgetClient(client string) {
 	if m != nil {
+		m.servedMu.Lock()
+		defer m.servedMu.Unlock()
 		m.served.Delete(client)
 		m.clientRequests.DeletePartialMatch(prometheus.Labels{"client": client})
 		m.clientSeconds.DeleteLabelValues(client)
