@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,13 @@ func Prewarm(ctx context.Context, target, gt string, r RunRange, conns int) erro
 				req.SetRequestURIBytes(uri)
 				req.Header.SetHost(u.Host)
 				err := client.Do(req, resp)
+				// Shed load (504 on the legacy path) is retried after its
+				// Retry-After, as the C++ client does, a few times: a large
+				// preset's prewarm runs for minutes at the uncached rate.
+				for tries := 0; err == nil && resp.StatusCode() == fasthttp.StatusGatewayTimeout && tries < maxShedRetries && ctx.Err() == nil; tries++ {
+					time.Sleep(retryAfter(resp))
+					err = client.Do(req, resp)
+				}
 				if err == nil && resp.StatusCode() != fasthttp.StatusOK {
 					err = fmt.Errorf("HTTP %d", resp.StatusCode())
 				}
@@ -57,4 +65,17 @@ func Prewarm(ctx context.Context, target, gt string, r RunRange, conns int) erro
 		return firstErr
 	}
 	return ctx.Err()
+}
+
+// maxShedRetries bounds the retries of one shed prewarm lookup.
+const maxShedRetries = 5
+
+// retryAfter is a shed answer's Retry-After (whole seconds), 1 s when
+// missing or unreadable, at most 10 s.
+func retryAfter(resp *fasthttp.Response) time.Duration {
+	n, err := strconv.Atoi(string(resp.Header.Peek(fasthttp.HeaderRetryAfter)))
+	if err != nil || n < 1 {
+		n = 1
+	}
+	return time.Duration(min(n, 10)) * time.Second
 }
