@@ -25,9 +25,21 @@ func TestPrimaryKilled(t *testing.T) {
 	reader, writer := tp.servers.ReaderURL, tp.servers.WriterURL
 	f := newFixture(t, writer)
 	f.mustInsert(t, "before.root", 0)
+	// A lookup's answer is cached and served from then on, so only a miss
+	// can show the replica in use; one that found the replica not yet
+	// caught up went to the primary (seen every time on a quiet machine).
+	// Each try after that writes an IOV far from run 5 (no answer there
+	// changes) to empty the GT's cache for the next one.
+	far := int64(1000)
 	poll.Eventually(t, 20*time.Second, "lookups read the replica", func() bool {
 		_, _, _ = call("GET", f.lookupURL(reader, 5), nil)
-		return metric(reader, replicaLookups) > 0
+		if metric(reader, replicaLookups) > 0 {
+			return true
+		}
+		far++
+		f.mustInsert(t, fmt.Sprintf("far%d.root", far), far)
+		time.Sleep(100 * time.Millisecond)
+		return false
 	})
 	load := startLoad(f.lookupURL(reader, 5), "before.root", 4, false)
 	// Writes into another GT, so the lookups above keep one right answer.
