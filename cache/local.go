@@ -47,12 +47,10 @@ type localGT struct {
 
 type localEntry struct {
 	from, until condcache.CombKey
-	// value is held by pointer so that an entry is one cache line: a
-	// search touches a dozen entries' starts, not their answers.
-	value   *condcache.CachedLookup // State CacheHit, Generation gen
-	size    int64
-	used    uint64 // clock of the last hit
-	expires int64  // unix ns: a copy lives no longer than the cache TTL
+	value       condcache.CachedLookup // State CacheHit, Generation gen
+	size        int64
+	used        uint64 // clock of the last hit
+	expires     int64  // unix ns: a copy lives no longer than the cache TTL
 }
 
 // local is the bounded set of copies.
@@ -105,7 +103,7 @@ func (l *local) find(gt string, at condcache.CombKey, dict bool) (v condcache.Ca
 	g.used = l.clock
 	entries[i-1].used = l.clock
 	confirmed = g.confirmed && g.version == l.versions[gt] && g.epoch == l.epoch
-	return *entries[i-1].value, g.marks, confirmed, true
+	return entries[i-1].value, g.marks, confirmed, true
 }
 
 // version returns the GT's notice count and the epoch, to be taken before
@@ -180,10 +178,10 @@ func (l *local) put(gt string, dict bool, from, until condcache.CombKey, v condc
 		e := &(*entries)[i]
 		g.bytes += size - e.size
 		l.bytes += size - e.size
-		e.value, e.size, e.used, e.expires = &v, size, l.clock, time.Now().Add(l.ttl).UnixNano()
+		e.value, e.size, e.used, e.expires = v, size, l.clock, time.Now().Add(l.ttl).UnixNano()
 		return
 	}
-	*entries = slices.Insert(*entries, i, localEntry{from: from, until: until, value: &v, size: size, used: l.clock,
+	*entries = slices.Insert(*entries, i, localEntry{from: from, until: until, value: v, size: size, used: l.clock,
 		expires: time.Now().Add(l.ttl).UnixNano()})
 	g.bytes += size
 	l.bytes += size

@@ -37,10 +37,11 @@ type Mixed struct {
 	acked         atomic.Int64 // index of the newest acknowledged write, -1 none
 	writes, fails atomic.Int64
 
-	visMu    sync.Mutex
-	visible  []time.Duration   // per probe of a write: acknowledgement → answer showing it
-	perProbe [][]time.Duration // the same, by probe
-	late     int               // probes whose first answer did not show the write
+	visMu sync.Mutex
+	// perProbe holds, by probe, each write's acknowledgement → the first
+	// answer showing it.
+	perProbe [][]time.Duration
+	late     int // probes whose first answer did not show the write
 }
 
 // NewMixed returns a Mixed workload reading like reads and writing through
@@ -69,7 +70,7 @@ func (m *Mixed) Start(ctx context.Context) (stop func() (map[string]float64, err
 	m.acked.Store(-1)
 	m.writes.Store(0)
 	m.fails.Store(0)
-	m.visible, m.late = nil, 0
+	m.late = 0
 	m.perProbe = make([][]time.Duration, len(m.Probes))
 	if err := m.writer.CreatePayloadType(ctx, m.typ); err != nil {
 		return nil, err
@@ -124,7 +125,6 @@ func (m *Mixed) probe(ctx context.Context, j int64, url string) {
 				if err == nil && res.Status == 200 && bytes.Contains(res.Body, want) {
 					took := time.Since(acked)
 					m.visMu.Lock()
-					m.visible = append(m.visible, took)
 					m.perProbe[i] = append(m.perProbe[i], took)
 					m.visMu.Unlock()
 					return
@@ -153,10 +153,11 @@ func (m *Mixed) visibility(out map[string]float64) {
 		return
 	}
 	out["visible_late"] = float64(m.late)
-	if len(m.visible) == 0 {
+	visible := slices.Concat(m.perProbe...)
+	if len(visible) == 0 {
 		return
 	}
-	p50, p99, maxD := quantiles(slices.Clone(m.visible))
+	p50, p99, maxD := quantiles(visible)
 	out["visible_p50_ms"], out["visible_p99_ms"], out["visible_max_ms"] = ms(p50), ms(p99), ms(maxD)
 }
 

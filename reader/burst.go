@@ -128,8 +128,8 @@ func (s *Server) throughRounds(sctx context.Context, gt string, at condcache.Poi
 // meanwhile — querying then would cost a second query for a window
 // already answered (TestFarmBurst: 3 bursts of 24 cost one query more
 // without this). It costs a leader a second cache lookup (counted as a
-// second miss when it misses again). A hit ends the round at once, without an answer: its waiters ask
-// the cache again and find it too.
+// second miss when it misses again). A hit ends the round at once,
+// without an answer: its waiters ask the cache again and find it too.
 func (s *Server) askAgainAsLeader(sctx context.Context, gt string, at condcache.Point, dict bool, o roundOutcome) roundOutcome {
 	again := roundOutcome{}
 	again.hit, again.ok, _, _ = s.fromCache(sctx, gt, at, dict)

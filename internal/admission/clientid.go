@@ -34,12 +34,12 @@ const OtherClient = "other"
 // authenticate anyone.
 func ClientKey(ctx *fasthttp.RequestCtx, trustForwarded bool) string {
 	var buf [maxClientKey]byte
-	return string(AppendClientKey(buf[:0], ctx, trustForwarded))
+	return string(appendClientKey(buf[:0], ctx, trustForwarded))
 }
 
-// AppendClientKey appends ClientKey to dst, without allocating for the
-// common cases (a counter on the hot path keys by it).
-func AppendClientKey(dst []byte, ctx *fasthttp.RequestCtx, trustForwarded bool) []byte {
+// appendClientKey appends ClientKey to dst, without allocating for the
+// common cases.
+func appendClientKey(dst []byte, ctx *fasthttp.RequestCtx, trustForwarded bool) []byte {
 	for _, h := range clientHeaders {
 		if v := bytes.TrimSpace(ctx.Request.Header.Peek(h)); len(v) > 0 {
 			return appendSanitized(dst, v)

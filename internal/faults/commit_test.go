@@ -60,18 +60,8 @@ func TestWriterKilledAfterCommit(t *testing.T) {
 	f := newFixture(t, writer)
 	f.mustInsert(t, "v0.root", 0)
 	url := f.lookupURL(reader, 5)
-	const leaseHits = `condcache_cache_lookups_total{result="lease_hit"}`
 
-	load := startLoad(url, "v0.root", 4, false)
-	stopped := false
-	defer func() {
-		if !stopped {
-			load.stop()
-		}
-	}()
-	poll.Eventually(t, 10*time.Second, "the reader serves copies under its lease", func() bool {
-		return metric(reader, leaseHits) > 0
-	})
+	load := startLeasedLoad(t, reader, url, "v0.root")
 
 	// queued is the number of outbox rows of the GT; pending whether Redis
 	// holds a mark of the GT above its published generation.
@@ -172,7 +162,6 @@ func TestWriterKilledAfterCommit(t *testing.T) {
 	poll.Eventually(t, 10*time.Second, "the reader serves copies under its lease again", func() bool {
 		return metric(reader, leaseHits) > leaseAtDelivery
 	})
-	stopped = true
 	figures := load.stop()
 	figures.wantClean(t)
 

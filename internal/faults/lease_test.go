@@ -19,6 +19,21 @@ import (
 // Protection: the writer's wait for the leases (awaitLeases), the lease's
 // expiry before Redis forgets it, and a thawed reader's copies needing the
 // notices it missed before its lease is active again.
+// leaseHits counts the lookups a reader answered from a copy under its lease.
+const leaseHits = `condcache_cache_lookups_total{result="lease_hit"}`
+
+// startLeasedLoad starts a lookup load of url that must show want, stopped
+// when the test ends, and waits until reader serves copies under its lease.
+func startLeasedLoad(t *testing.T, reader, url, want string) *lookupLoad {
+	t.Helper()
+	load := startLoad(url, want, 4, false)
+	t.Cleanup(func() { load.stop() })
+	poll.Eventually(t, 10*time.Second, "the reader serves copies under its lease", func() bool {
+		return metric(reader, leaseHits) > 0
+	})
+	return load
+}
+
 func TestReaderPausedUnderLease(t *testing.T) {
 	const lease = time.Second
 	tp := start(t, localstack.Options{Redis: true}, localstack.ServerOptions{
@@ -32,11 +47,11 @@ func TestReaderPausedUnderLease(t *testing.T) {
 	// Warm the reader's copies until it serves them under its lease.
 	load := startLoad(url, "v0.root", 4, false)
 	warm := time.Now().Add(10 * time.Second)
-	for metric(reader, `condcache_cache_lookups_total{result="lease_hit"}`) <= 0 && time.Now().Before(warm) {
+	for metric(reader, leaseHits) <= 0 && time.Now().Before(warm) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	load.stop().wantClean(t)
-	if metric(reader, `condcache_cache_lookups_total{result="lease_hit"}`) <= 0 {
+	if metric(reader, leaseHits) <= 0 {
 		t.Fatal("the reader never served a copy under its lease")
 	}
 
@@ -103,7 +118,7 @@ func TestReaderPausedUnderLease(t *testing.T) {
 	if len(stale) > 0 {
 		t.Errorf("%d lookups after the thaw did not answer v5.root; first: %s", len(stale), stale[0])
 	}
-	if n := metric(reader, `condcache_cache_lookups_total{result="lease_hit"}`); n <= 0 {
+	if n := metric(reader, leaseHits); n <= 0 {
 		t.Errorf("lease hits after the thaw: %v", n)
 	}
 }

@@ -116,7 +116,8 @@ func (l *lookupLoad) note(what string) {
 	l.mu.Unlock()
 }
 
-// stop ends the load and returns its figures.
+// stop ends the load and returns its figures; once stopped, it returns
+// the same figures again.
 func (l *lookupLoad) stop() loadFigures {
 	l.cancel()
 	l.wg.Wait()

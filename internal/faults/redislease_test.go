@@ -30,18 +30,8 @@ func TestRedisRestartedUnderLease(t *testing.T) {
 	defer rdb.Close()
 	f := newFixture(t, writer)
 	f.mustInsert(t, "v0.root", 0)
-	const leaseHits = `condcache_cache_lookups_total{result="lease_hit"}`
 
-	load := startLoad(f.lookupURL(reader, 5), "v0.root", 4, false)
-	stopped := false
-	defer func() {
-		if !stopped {
-			load.stop()
-		}
-	}()
-	poll.Eventually(t, 10*time.Second, "the reader serves copies under its lease", func() bool {
-		return metric(reader, leaseHits) > 0
-	})
+	load := startLeasedLoad(t, reader, f.lookupURL(reader, 5), "v0.root")
 
 	// Lookups that begin from now on may see v1.root: wait out those in
 	// flight, which must not.
@@ -96,7 +86,6 @@ func TestRedisRestartedUnderLease(t *testing.T) {
 	poll.Eventually(t, 10*time.Second, "the reader serves copies under its lease again", func() bool {
 		return metric(reader, leaseHits) > atLastWrite
 	})
-	stopped = true
 	figures := load.stop()
 	figures.wantClean(t)
 	t.Logf("Redis restarted under leases: first write acknowledged %v after the new registry began (lease %v), %v after the restart; lease hits resumed; load: %s",
