@@ -88,6 +88,9 @@ type roundOutcome struct {
 // for the rounds in progress.
 func (s *Server) throughRounds(sctx context.Context, gt string, at condcache.Point, dict bool) (o roundOutcome) {
 	o.hit, o.ok, o.need, o.known = s.fromCache(sctx, gt, at, dict)
+	if !o.ok && o.known == 0 && s.cfg.Cache != nil {
+		return s.throughLatestRounds(sctx, gt, at, o)
+	}
 	for waited := 0; !o.ok && o.known > 0 && waited < maxBurstRounds; waited++ {
 		k := missKey{gt, o.known}
 		r, lead := s.misses.enter(k)

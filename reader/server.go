@@ -196,6 +196,7 @@ type Server struct {
 	timeoutWaiters atomic.Int64 // GET timeout calls in progress
 	notices        noticeMemo   // candidate notices per GT and generation
 	misses         missRounds   // rounds of a burst's misses (burst.go)
+	latest         latestRounds // rounds of misses that must read the latest state (burst_latest.go)
 
 	// Resolved once for the lookup's hot path (lookup.go).
 	leased  condcache.LeasedLookups       // nil: the cache has no leases
