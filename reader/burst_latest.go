@@ -98,29 +98,35 @@ func (l *latestRounds) end(gt string, r *missRound, answer *condcache.LookupResu
 	close(r.done)
 }
 
-// throughLatestRounds is throughRounds for a lookup that must read the
-// latest state: it leads a round (o.lead set; its query reads the latest
-// state as o.need says), takes a round's answer covering its point
-// (o.shared), or after maxBurstRounds queries alone.
-func (s *Server) throughLatestRounds(sctx context.Context, gt string, at condcache.Point, o roundOutcome) roundOutcome {
+// take gathers the caller in gt's rounds: it returns a round's answer
+// that covered accepts (shared), or makes the caller a round's leader (end
+// set: it queries, reading the latest state, and calls end with its
+// answer), or neither after maxBurstRounds or when ctx ends (the caller
+// queries alone).
+func (l *latestRounds) take(ctx context.Context, gt string, covered func(*condcache.LookupResult) bool) (shared *condcache.LookupResult, end func(*condcache.LookupResult)) {
 	for range maxBurstRounds {
-		r, lead := s.latest.join(gt)
+		r, lead := l.join(gt)
 		if lead {
-			if !s.latest.start(sctx, gt, r) {
-				return o // the query fails on the same context
+			if !l.start(ctx, gt, r) {
+				return nil, nil // the query fails on the same context
 			}
-			o.lead = func(a *condcache.LookupResult) { s.latest.end(gt, r, a) }
-			return o
+			return nil, func(a *condcache.LookupResult) { l.end(gt, r, a) }
 		}
 		select {
 		case <-r.done:
-		case <-sctx.Done():
-			return o
+		case <-ctx.Done():
+			return nil, nil
 		}
-		if a := r.answer; a != nil && covers(a.Window, at) {
-			o.shared = a
-			return o
+		if a := r.answer; a != nil && covered(a) {
+			return a, nil
 		}
 	}
+	return nil, nil
+}
+
+// throughLatestRounds is throughRounds for a lookup that must read the
+// latest state (latestRounds.take).
+func (s *Server) throughLatestRounds(sctx context.Context, gt string, at condcache.Point, o roundOutcome) roundOutcome {
+	o.shared, o.lead = s.latest.take(sctx, gt, func(a *condcache.LookupResult) bool { return covers(a.Window, at) })
 	return o
 }

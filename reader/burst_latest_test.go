@@ -46,24 +46,13 @@ func TestLatestRoundsNeverServeAnOlderState(t *testing.T) {
 		wg.Go(func() {
 			time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
 			arrived := state.Load() // every write acknowledged so far
-			var answer *condcache.LookupResult
-			for range maxBurstRounds {
-				r, lead := rounds.join("gt")
-				if lead {
-					if !rounds.start(ctx, "gt", r) {
-						t.Error("start failed without its context ending")
-						return
-					}
-					answer = query()
-					rounds.end("gt", r, answer)
-					break
-				}
-				<-r.done
-				if r.answer != nil {
-					answer = r.answer
-					shared.Add(1)
-					break
-				}
+			answer, end := rounds.take(ctx, "gt", func(*condcache.LookupResult) bool { return true })
+			if answer != nil {
+				shared.Add(1)
+			}
+			if end != nil {
+				answer = query()
+				end(answer)
 			}
 			if answer == nil {
 				answer = query()

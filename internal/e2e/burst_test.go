@@ -17,39 +17,13 @@ import (
 // reader (reader/burst.go, with the leader asking the cache again) and
 // across readers (cache/rounds.go).
 func TestFarmBurst(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	db := fmt.Sprintf("e2e_%d", dbSeq.Add(1))
-	if err := stack.CreateDatabase(ctx, db); err != nil {
-		t.Fatal(err)
-	}
 	// A Redis call that times out makes a reader query rather than wait
 	// (at worst one query more, by design); the suite's parallel load on
-	// a 2-core machine must not make that the case under test. Without GT
-	// indexes: an answer from one counts under the backend that vouched
-	// for it (docs/operations.md "Metrics"), so it would look like a query.
-	so := localstack.ServerOptions{Binary: binary, Database: db, ReaderArgs: []string{"-redis-timeout", "2s", "-gt-index-mb", "0"}}
-	sv, err := stack.StartServers(ctx, so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sv.Stop() })
-	other, err := stack.StartServers(ctx, so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Stop() })
+	// a 2-core machine must not make that the case under test.
+	servers := startBurstServers(t, 2, "-redis-timeout", "2s")
+	sv, other := servers[0], servers[1]
 	w := newClient(t, sv.WriterURL)
-	r := newClient(t, sv.ReaderURL)
-	gt := w.mkGT("unlocked")
-	// Three types whose IOVs start every 10, 15 and 7 runs: runs 40-47
-	// fall in three answer windows, [40,42), [42,45) and [45,49).
-	for _, every := range []int64{10, 15, 7} {
-		pt := w.mkPT()
-		for start := int64(0); start <= 60; start += every {
-			writeIOV(r, w, gt, pt, uniqz(fmt.Sprintf("every%d_%d", every, start)), P{start, 0})
-		}
-	}
+	gt := writeThreeWindows(w, newClient(t, sv.ReaderURL))
 	// One query per window, through one reader and through two. Without
 	// the leader's second look at the cache (askAgainAsLeader) 3 bursts of
 	// 24 cost one query more, with it 0 of 48 (docs/design.md "Farm
@@ -90,27 +64,8 @@ func TestFarmBurst(t *testing.T) {
 // taking members only until its query starts: far fewer queries than jobs
 // (a query per job without those rounds).
 func TestFarmBurstRedisUnreachable(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	db := fmt.Sprintf("e2e_%d", dbSeq.Add(1))
-	if err := stack.CreateDatabase(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	sv, err := stack.StartServers(ctx, localstack.ServerOptions{Binary: binary, Database: db,
-		ReaderArgs: []string{"-redis", "redis://127.0.0.1:1/0", "-gt-index-mb", "0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sv.Stop() })
-	w := newClient(t, sv.WriterURL)
-	r := newClient(t, sv.ReaderURL)
-	gt := w.mkGT("unlocked")
-	for _, every := range []int64{10, 15, 7} { // runs 40-47: three windows, as in TestFarmBurst
-		pt := w.mkPT()
-		for start := int64(0); start <= 60; start += every {
-			writeIOV(r, w, gt, pt, uniqz(fmt.Sprintf("every%d_%d", every, start)), P{start, 0})
-		}
-	}
+	sv := startBurstServers(t, 1, "-redis", "redis://127.0.0.1:1/0")[0]
+	gt := writeThreeWindows(newClient(t, sv.WriterURL), newClient(t, sv.ReaderURL))
 	const jobs = 2000
 	b, err := loadtest.MeasureBurst(t.Context(), loadtest.BurstOptions{Readers: []string{sv.ReaderURL}, GlobalTag: gt,
 		First: 40, Width: 8, Jobs: jobs, Connections: 64})
@@ -130,4 +85,43 @@ func TestFarmBurstRedisUnreachable(t *testing.T) {
 	if limit := float64(jobs / 5); b.Queries > limit {
 		t.Errorf("%.0f database queries for %d jobs (at most %.0f allowed): the lookups were not gathered", b.Queries, jobs, limit)
 	}
+}
+
+// startBurstServers starts n writer and reader pairs on one new database,
+// the readers with readerArgs and without GT indexes: an answer from one
+// counts under the backend that vouched for it (docs/operations.md
+// "Metrics"), so it would look like a query.
+func startBurstServers(t *testing.T, n int, readerArgs ...string) []*localstack.Servers {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	db := fmt.Sprintf("e2e_%d", dbSeq.Add(1))
+	if err := stack.CreateDatabase(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	so := localstack.ServerOptions{Binary: binary, Database: db, ReaderArgs: append(readerArgs, "-gt-index-mb", "0")}
+	servers := make([]*localstack.Servers, n)
+	for i := range servers {
+		sv, err := stack.StartServers(ctx, so)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sv.Stop() })
+		servers[i] = sv
+	}
+	return servers
+}
+
+// writeThreeWindows creates a GT with three types whose IOVs start every
+// 10, 15 and 7 runs: runs 40-47 fall in three answer windows, [40,42),
+// [42,45) and [45,49).
+func writeThreeWindows(w, r *client) string {
+	gt := w.mkGT("unlocked")
+	for _, every := range []int64{10, 15, 7} {
+		pt := w.mkPT()
+		for start := int64(0); start <= 60; start += every {
+			writeIOV(r, w, gt, pt, uniqz(fmt.Sprintf("every%d_%d", every, start)), P{start, 0})
+		}
+	}
+	return gt
 }
