@@ -8,7 +8,7 @@
 //
 //	composerun config [-f FILE] [-env-file F] [-profile P]   # load and validate, print the services
 //	composerun up     [-f FILE] [-env-file F] [-profile P]   # start and wait until every service is healthy
-//	composerun smoke  [-nginx URL] [-reader URL] [-writer URL]
+//	composerun smoke  [-nginx URL] [-reader URL] [-writer URL] [-writes-within D]
 //	composerun down   [-f FILE] ...                          # remove containers, network and volumes
 package main
 
@@ -41,12 +41,13 @@ func main() {
 	nginx := fs.String("nginx", "http://127.0.0.1:8080", "smoke: nginx base URL")
 	reader := fs.String("reader", "http://127.0.0.1:8000", "smoke: a reader's base URL")
 	writer := fs.String("writer", "http://127.0.0.1:8001", "smoke: the writer's base URL")
+	writesWithin := fs.Duration("writes-within", 0, "smoke: how long writes may be refused with 503 unavailable first (after a Redis failover); 0: the first write must succeed")
 	_ = fs.Parse(args)
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout+time.Minute)
 	defer cancel()
 	var err error
 	if cmd == "smoke" {
-		err = smoke(ctx, *nginx, *reader, *writer)
+		err = smoke(ctx, *nginx, *reader, *writer, *writesWithin)
 	} else {
 		var p *types.Project
 		p, err = load(ctx, *file, *envFile, profiles)

@@ -18,7 +18,13 @@ import (
 // through nginx's cache, nginx serving a frozen GT itself, and the C++
 // client's workflow (internal/e2e TestClientWorkflow's requests, through
 // nginx). It prints "N passed, N failed".
-func smoke(ctx context.Context, nginx, reader, writer string) error {
+//
+// writesWithin is how long writes may be refused first: right after a Redis
+// master failover the writer refuses writes (503 unavailable, nothing
+// written) until its client follows the new master, as
+// internal/faults TestRedisMasterFailover allows; the checks start once one
+// is accepted.
+func smoke(ctx context.Context, nginx, reader, writer string, writesWithin time.Duration) error {
 	s := &smoker{ctx: ctx, http: &http.Client{Timeout: 30 * time.Second}}
 	for _, u := range []string{writer + "/readyz", reader + "/readyz", nginx + "/readyz"} {
 		if err := s.waitOK(u, 2*time.Minute); err != nil {
@@ -26,6 +32,11 @@ func smoke(ctx context.Context, nginx, reader, writer string) error {
 		}
 	}
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
+	if writesWithin > 0 {
+		if err := s.waitWritable(nginx, "probe"+suffix, writesWithin); err != nil {
+			return err
+		}
+	}
 	s.check("lookups", func() error { return s.lookups(nginx, reader, "smoke"+suffix) })
 	s.check("write-then-read through nginx", func() error { return s.freshness(nginx, "fresh"+suffix) })
 	s.check("nginx caches a frozen GT", func() error { return s.frozen(nginx, "frozen"+suffix) })
@@ -67,6 +78,29 @@ func (s *smoker) waitOK(u string, within time.Duration) error {
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s: %v", u, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// waitWritable creates GT name until the writer accepts it, retrying only
+// the 503 "unavailable" refusals (nothing written) for at most within; it
+// prints how long writes were refused.
+func (s *smoker) waitWritable(base, name string, within time.Duration) error {
+	began := time.Now()
+	refused := 0
+	for {
+		err := s.gt(base, name)
+		if err == nil {
+			fmt.Printf("composerun smoke: writes accepted after %d refusals (%.1fs)\n", refused, time.Since(began).Seconds())
+			return nil
+		}
+		if !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), `"unavailable"`) {
+			return fmt.Errorf("waiting for writes: %v", err)
+		}
+		refused++
+		if time.Since(began) > within {
+			return fmt.Errorf("writes still refused after %s (%d refusals): %v", within, refused, err)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
