@@ -95,7 +95,7 @@ func (s *smoker) waitWritable(base, name string, within time.Duration) error {
 			fmt.Printf("composerun smoke: writes accepted after %d refusals (%.1fs)\n", refused, time.Since(began).Seconds())
 			return nil
 		}
-		if !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), `"unavailable"`) {
+		if !strings.Contains(err.Error(), "HTTP 503 ") || !strings.Contains(err.Error(), `"code":"unavailable"`) {
 			return fmt.Errorf("waiting for writes: %v", err)
 		}
 		refused++
